@@ -1,0 +1,1 @@
+export const DEFAULT_ISSUER_PORT = 4400;

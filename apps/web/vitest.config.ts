@@ -1,0 +1,3 @@
+import { workspaceProject } from "../../vitest.shared";
+
+export default workspaceProject("web", { test: { include: ["src/**/*.test.ts", "test/*.test.ts"] } });

@@ -1,0 +1,9 @@
+import { defineConfig } from "vitest/config";
+
+// One run covers every workspace. Projects in a later group start only after the earlier groups
+// finish, so the heavy multi-process suites never compete with unit tests for the two CPU cores.
+export default defineConfig({
+  test: {
+    projects: ["packages/*", "apps/*", "apps/web/vitest.e2e.config.ts", "chaos"],
+  },
+});
