@@ -1,4 +1,4 @@
-import { workspaceProject } from "../vitest.shared";
+import { workspaceProject } from "../vitest.shared.js";
 
 // Whole-system fault scenarios start several processes each: run them one at a time, last.
 export default workspaceProject("chaos", {

@@ -1,3 +1,3 @@
-import { workspaceProject } from "../../vitest.shared";
+import { workspaceProject } from "../../vitest.shared.js";
 
 export default workspaceProject("issuer");

@@ -1,3 +1,5 @@
-import { workspaceProject } from "../../vitest.shared";
+import { workspaceProject } from "../../vitest.shared.js";
 
-export default workspaceProject("web", { test: { include: ["src/**/*.test.ts", "test/*.test.ts"] } });
+export default workspaceProject("web", {
+  test: { include: ["src/**/*.test.ts", "test/*.test.ts"] },
+});

@@ -1,4 +1,4 @@
-import { workspaceProject } from "../../vitest.shared";
+import { workspaceProject } from "../../vitest.shared.js";
 
 // Browser tests drive the production build, so they run after every other suite.
 export default workspaceProject("web-e2e", {
