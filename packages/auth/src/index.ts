@@ -1,1 +1,4 @@
-export const AUTH_PACKAGE = "@repo/auth";
+export * from "./errors.js";
+export * from "./http.js";
+export * from "./token-client/index.js";
+export * from "./verifier/index.js";
