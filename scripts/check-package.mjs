@@ -1,0 +1,75 @@
+// Checks that packages/auth is publishable as it would reach the registry: packs it the way
+// `pnpm publish` does (catalog and workspace versions resolved), then lints the tarball with publint
+// (strict) and @arethetypeswrong/cli, and checks what the tarball holds. Exits non-zero on any problem.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const root = resolve(import.meta.dirname, "..");
+const pkgDir = join(root, "packages/auth");
+const bin = (name) => join(root, "node_modules/.bin", name);
+const { FORCE_COLOR: _color, ...inherited } = process.env;
+const env = { ...inherited, TURBO_TELEMETRY_DISABLED: "1", NO_COLOR: "1" };
+
+function run(cmd, args, options = {}) {
+  return execFileSync(cmd, args, { env, encoding: "utf8", stdio: "pipe", ...options });
+}
+
+function step(title, fn) {
+  try {
+    const output = fn();
+    console.log(`ok   ${title}`);
+    return output;
+  } catch (error) {
+    console.error(`FAIL ${title}`);
+    console.error(error.stdout || "", error.stderr || "", error.stdout ? "" : error.message);
+    process.exit(1);
+  }
+}
+
+const outDir = mkdtempSync(join(tmpdir(), "auth-pack-"));
+try {
+  if (!process.argv.includes("--no-build")) {
+    step("build @repo/auth", () =>
+      run(bin("turbo"), ["run", "build", "--filter=@repo/auth", "--output-logs=errors-only"], {
+        cwd: root,
+      }),
+    );
+  }
+  step("pack @repo/auth", () =>
+    run("pnpm", ["pack", "--pack-destination", outDir], { cwd: pkgDir }),
+  );
+  const tarball = join(outDir, readdirSync(outDir).find((f) => f.endsWith(".tgz")) ?? "");
+
+  const files = run("tar", ["-tzf", tarball]).trim().split("\n");
+  step("tarball holds the build and no tests", () => {
+    const unwanted = files.filter((f) => /\.test\.tsx?$|test-support\//.test(f));
+    if (unwanted.length > 0) throw new Error(`tests in the tarball: ${unwanted.join(", ")}`);
+    if (!files.includes("package/dist/index.js") || !files.includes("package/dist/index.d.ts")) {
+      throw new Error("dist/index.js or dist/index.d.ts missing from the tarball");
+    }
+  });
+  step("packed package.json has no workspace or catalog versions", () => {
+    const manifest = run("tar", ["-xOzf", tarball, "package/package.json"]);
+    if (/"(workspace|catalog):/.test(manifest)) throw new Error(manifest);
+  });
+  console.log(step("publint --strict", () => run(bin("publint"), ["run", tarball, "--strict"])));
+  // ESM only by design (engines: node >= 20.19, where require() of ESM works): the CommonJS
+  // resolution modes of TypeScript are not part of the contract.
+  console.log(
+    step("attw --profile esm-only", () =>
+      run(bin("attw"), [
+        tarball,
+        "--profile",
+        "esm-only",
+        "--format",
+        "ascii",
+        "--no-emoji",
+        "--no-color",
+      ]),
+    ),
+  );
+} finally {
+  rmSync(outDir, { recursive: true, force: true });
+}
