@@ -1,0 +1,17 @@
+import { createServer } from "node:net";
+
+/**
+ * A port that was free a moment ago, for servers that cannot bind port 0 themselves (redis-server)
+ * or must come back on the same address after a restart.
+ */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}

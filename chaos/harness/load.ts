@@ -1,0 +1,61 @@
+export interface CallRecord {
+  /** What the call ended with: an HTTP status, "ok", or an error code. */
+  outcome: string;
+  startedAt: number;
+  ms: number;
+}
+
+export interface LoadRun {
+  /** Completed calls so far. */
+  readonly records: readonly CallRecord[];
+  /** Stops issuing calls and waits for the ones in flight. */
+  stop(): Promise<LoadSummary>;
+}
+
+export interface LoadSummary {
+  records: CallRecord[];
+  /** Number of calls per outcome. */
+  outcomes: Record<string, number>;
+  total: number;
+}
+
+export const summarize = (records: readonly CallRecord[]): LoadSummary => {
+  const outcomes: Record<string, number> = {};
+  for (const record of records) outcomes[record.outcome] = (outcomes[record.outcome] ?? 0) + 1;
+  return { records: [...records], outcomes, total: records.length };
+};
+
+/**
+ * Keeps `concurrency` callers busy calling `call` back to back until stopped. A thrown error is
+ * recorded with its `code` (or name) as the outcome, never rethrown: the test asserts on counts.
+ */
+export function startLoad(call: () => Promise<string>, concurrency = 4): LoadRun {
+  const records: CallRecord[] = [];
+  let stopped = false;
+
+  const worker = async () => {
+    while (!stopped) {
+      const startedAt = Date.now();
+      let outcome: string;
+      try {
+        outcome = await call();
+      } catch (error) {
+        const e = error as { code?: unknown; name?: unknown };
+        outcome = `error:${String(e.code ?? e.name ?? "unknown")}`;
+      }
+      records.push({ outcome, startedAt, ms: Date.now() - startedAt });
+      // Yield so a fast failing call cannot starve the event loop.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  };
+  const workers = Array.from({ length: concurrency }, worker);
+
+  return {
+    records,
+    async stop() {
+      stopped = true;
+      await Promise.all(workers);
+      return summarize(records);
+    },
+  };
+}
