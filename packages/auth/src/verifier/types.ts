@@ -1,0 +1,218 @@
+import type { AuthErrorCode, InvalidTokenReason } from "../errors.js";
+
+/** Signature algorithms the verifier accepts in its allow-list (asymmetric only). */
+export type VerifierAlgorithm =
+  | "RS256"
+  | "RS384"
+  | "RS512"
+  | "PS256"
+  | "PS384"
+  | "PS512"
+  | "ES256"
+  | "ES384"
+  | "ES512"
+  | "EdDSA"
+  | "Ed25519";
+
+/** The verified claims of an access token. Unknown claims are kept as `unknown`. */
+export interface AccessTokenClaims {
+  /** Issuer; equal to the configured issuer. */
+  iss: string;
+  /** Subject; for client-credentials tokens the client (Auth0: `<client_id>@clients`). */
+  sub: string;
+  /** Audience(s); contains one of the configured audiences. */
+  aud: string | string[];
+  /** Expiry, seconds since the epoch. */
+  exp: number;
+  /** Issued at, seconds since the epoch. */
+  iat?: number;
+  /** Not before, seconds since the epoch. */
+  nbf?: number;
+  /** Token identifier. */
+  jti?: string;
+  /** Space-separated granted scopes. */
+  scope?: string;
+  /** Auth0 RBAC permissions. */
+  permissions?: string[];
+  /** Authorized party (Auth0: the client ID). */
+  azp?: string;
+  /** Client ID (RFC 9068). */
+  client_id?: string;
+  /** Auth0 grant type (`client-credentials` for M2M tokens). */
+  gty?: string;
+  [claim: string]: unknown;
+}
+
+/** The protected header of a token, after parsing. */
+export interface AccessTokenHeader {
+  alg: string;
+  kid?: string;
+  typ?: string;
+  [parameter: string]: unknown;
+}
+
+/**
+ * A custom check of one claim: a literal the claim must equal, or a function returning `true` to
+ * accept. Functions run after the signature and the standard claims are checked.
+ */
+export type ClaimValidator =
+  | string
+  | number
+  | boolean
+  | ((
+      value: unknown,
+      claims: Readonly<AccessTokenClaims>,
+      header: Readonly<AccessTokenHeader>,
+    ) => boolean);
+
+/** How to accept plain `http:` URLs for discovery and the JWKS. */
+export type InsecureHttpPolicy = "loopback" | boolean;
+
+/** Options of {@link createAccessTokenVerifier}. Durations in milliseconds unless said otherwise. */
+export interface AccessTokenVerifierOptions {
+  /**
+   * The authorization server's base URL. Discovery reads
+   * `<issuerBaseURL>/.well-known/openid-configuration`, then
+   * `/.well-known/oauth-authorization-server`, for `issuer` and `jwks_uri`. Give `issuer` and
+   * `jwksUri` instead to skip discovery.
+   */
+  issuerBaseURL?: string | URL;
+  /** Exact expected `iss`. Overrides the discovered one. */
+  issuer?: string;
+  /** The JWKS URL. Skips discovery when given with `issuer`. */
+  jwksUri?: string | URL;
+  /** This API's identifier(s); the token's `aud` must contain one of them. */
+  audience: string | readonly string[];
+  /** Accepted `alg` values. Default `["RS256"]`. `none` and `HS*` are refused at construction. */
+  algorithms?: readonly VerifierAlgorithm[];
+  /** Leeway for `exp`, `nbf` and `iat`, in seconds. Default `5`. */
+  clockTolerance?: number;
+  /** Claims that must be present besides `iss`, `sub`, `aud` and `exp` (always required). */
+  requiredClaims?: readonly string[];
+  /** Maximum age of the token since `iat`, in seconds (then `iat` is required). Default: none. */
+  maxTokenAge?: number;
+  /**
+   * RFC 9068 profile: `typ` must be `at+jwt` (or `application/at+jwt`), and `iat`, `jti` and
+   * `client_id` are required. Default `false` (Auth0 issues `typ: "JWT"`).
+   */
+  strict?: boolean;
+  /** Custom claim checks, keyed by claim name. */
+  validators?: Readonly<Record<string, ClaimValidator>>;
+  /** Longest token accepted, in characters; longer ones are refused before parsing. Default 8192. */
+  maxTokenLength?: number;
+
+  /**
+   * How long fetched keys count as fresh. They are refreshed in the background before they age out.
+   * Default 600 000 (10 min).
+   */
+  jwksCacheMaxAge?: number;
+  /**
+   * How long past `jwksCacheMaxAge` the last good keys stay in use while the JWKS endpoint fails.
+   * After that, verification answers {@link KeysUnavailableError} (503). Default 3 600 000 (1 h).
+   */
+  jwksMaxStaleness?: number;
+  /**
+   * Minimum time between two refetches caused by a token whose `kid` is not in the cache (and
+   * between retries while the endpoint is down). Default 30 000 (30 s).
+   */
+  jwksCooldown?: number;
+  /** Timeout of each discovery or JWKS request. Default 5 000 (5 s). */
+  timeout?: number;
+  /** Largest discovery or JWKS response body accepted, in bytes. Default 1 048 576 (1 MiB). */
+  maxResponseSize?: number;
+  /**
+   * Whether plain `http:` URLs are allowed: `"loopback"` (default) allows `localhost`,
+   * `127.0.0.0/8` and `[::1]` only; `true` allows any host (never do this in production); `false`
+   * requires `https:` everywhere.
+   */
+  allowInsecureHttp?: InsecureHttpPolicy;
+  /**
+   * Capacity of the verified-token cache (an LRU of tokens whose signature and claims were already
+   * checked; `exp`/`nbf` are checked again on every hit). `false` turns it off. Default 10 000.
+   */
+  tokenCacheSize?: number | false;
+
+  /** The `fetch` used for discovery and the JWKS. Default `globalThis.fetch`. */
+  fetch?: typeof globalThis.fetch;
+  /** The clock, in milliseconds since the epoch. Default `Date.now`. */
+  now?: () => number;
+  /** Observability hook. Never receives a token. Exceptions it throws are ignored. */
+  onEvent?: (event: VerifierEvent) => void;
+}
+
+/** What caused a JWKS (or discovery) request. */
+export type JwksFetchTrigger = "warm_up" | "cold" | "refresh" | "unknown_kid" | "retry";
+
+/** Why a JWKS (or discovery) request failed. */
+export type JwksFailureReason =
+  | "network"
+  | "timeout"
+  | "status"
+  | "redirect"
+  | "too_large"
+  | "invalid_json"
+  | "invalid_document";
+
+/** Events emitted through `onEvent`. */
+export type VerifierEvent =
+  | {
+      type: "jwks_fetch_succeeded";
+      /** The URL fetched (discovery document or JWKS). */
+      url: string;
+      resource: "discovery" | "jwks";
+      trigger: JwksFetchTrigger;
+      /** Usable keys after the fetch (jwks only; 0 for discovery). */
+      keys: number;
+      durationMs: number;
+    }
+  | {
+      type: "jwks_fetch_failed";
+      url: string;
+      resource: "discovery" | "jwks";
+      trigger: JwksFetchTrigger;
+      reason: JwksFailureReason;
+      /** HTTP status when `reason` is `status` or `redirect`. */
+      status?: number;
+      durationMs: number;
+    }
+  | { type: "keys_state_changed"; state: KeyStoreState; previous: KeyStoreState }
+  | { type: "token_verified"; cached: boolean }
+  | { type: "token_rejected"; code: AuthErrorCode; reason?: InvalidTokenReason };
+
+/** `fresh`: keys younger than the cache max age; `stale`: older but usable; `down`: none usable. */
+export type KeyStoreState = "fresh" | "stale" | "down";
+
+/** The verifier's key-store status, for readiness probes and the API's `health` procedure. */
+export interface VerifierHealth {
+  state: KeyStoreState;
+  /** Number of usable keys. */
+  keys: number;
+  /** When the JWKS was last fetched successfully, epoch ms; `null` if never. */
+  lastRefreshAt: number | null;
+}
+
+/** A verifier built once per process by {@link createAccessTokenVerifier}. */
+export interface AccessTokenVerifier {
+  /**
+   * Verifies a token (the bare JWT, no `Bearer `) and returns its claims. Throws
+   * {@link InvalidTokenError} (401) or {@link KeysUnavailableError} (503) — only `AuthError`s.
+   */
+  verify(token: string): Promise<AccessTokenClaims>;
+  /**
+   * Parses an `Authorization` header value ({@link parseAuthorizationHeader}) and verifies the
+   * token. Throws `MissingTokenError` (401), `InvalidRequestError` (400), then as `verify`.
+   */
+  authenticate(
+    authorization: string | readonly string[] | null | undefined,
+  ): Promise<AccessTokenClaims>;
+  /**
+   * Runs discovery and loads the keys now instead of on the first request. Resolves with the
+   * health once the attempt is over; it does not reject when the endpoint is down (keys are then
+   * retried in the background and `health().state` is `down`).
+   */
+  warmUp(): Promise<VerifierHealth>;
+  /** The key store's state, synchronously. */
+  health(): VerifierHealth;
+  /** Stops background refreshes. Verification still works from cached keys afterwards. */
+  close(): void;
+}
