@@ -1,1 +1,34 @@
-export {};
+export {
+  type AuthorizedFetchOptions,
+  createAuthorizedFetch,
+} from "./authorized-fetch.js";
+export {
+  type ClientCredentialsClient,
+  type ClientCredentialsClientOptions,
+  createClientCredentialsClient,
+} from "./client-credentials-client.js";
+export {
+  InvalidTokenResponseError,
+  TokenClientClosedError,
+  TokenClientError,
+  type TokenClientErrorCode,
+  TokenEndpointError,
+  TokenNetworkError,
+  TokenRequestTimeoutError,
+} from "./errors.js";
+export { type MemoryStoreOptions, memoryStore } from "./memory-store.js";
+export { type RedisStoreOptions, redisStore } from "./redis-store.js";
+export type {
+  AudienceParam,
+  ClientAuthMethod,
+  RetryOptions,
+  StoreKind,
+  StoreLock,
+  TokenClientEvent,
+  TokenClientStats,
+  TokenKey,
+  TokenRequestOptions,
+  TokenSelector,
+  TokenSet,
+  TokenStore,
+} from "./types.js";

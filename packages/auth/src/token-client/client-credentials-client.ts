@@ -1,0 +1,396 @@
+import { createHash } from "node:crypto";
+import * as oauth from "oauth4webapi";
+import { backoffDelay, resolveRetry } from "./backoff.js";
+import { type ClientAuthOptions, createClientAuth } from "./client-auth.js";
+import {
+  InvalidTokenResponseError,
+  TokenClientClosedError,
+  TokenClientError,
+  TokenEndpointError,
+} from "./errors.js";
+import { memoryStore } from "./memory-store.js";
+import { guardTransport, requestToken, type TokenEndpointContext } from "./token-request.js";
+import type {
+  AudienceParam,
+  RetryOptions,
+  StoreLock,
+  TokenClientEvent,
+  TokenClientStats,
+  TokenKey,
+  TokenRequestOptions,
+  TokenSelector,
+  TokenSet,
+  TokenStore,
+} from "./types.js";
+
+export interface ClientCredentialsClientOptions extends ClientAuthOptions {
+  /** The authorization server; its discovery document gives the token endpoint. */
+  issuerBaseURL?: string | URL | undefined;
+  /** The token endpoint, skipping discovery. One of the two is required. */
+  tokenEndpoint?: string | URL | undefined;
+  clientId: string;
+  /** Default audience (API identifier) of `getToken()`. */
+  audience?: string | undefined;
+  /** Default scope of `getToken()`, space separated or a list. */
+  scope?: string | readonly string[] | undefined;
+  /** How the audience is sent. Default `"audience"` (Auth0). */
+  audienceParam?: AudienceParam | undefined;
+  /** Where tokens are kept. Default `memoryStore()`. Closed by `close()`. */
+  store?: TokenStore | undefined;
+  /**
+   * How long before expiry a refresh starts, ms. Default 60 000, at most a quarter of the token's
+   * lifetime. Each process picks a random point between this and half of it.
+   */
+  refreshSkew?: number | undefined;
+  /** Lifetime assumed when the server omits `expires_in`, in seconds. Default 3 600. */
+  defaultExpiresIn?: number | undefined;
+  /** Limit of one token or discovery request, ms. Default 10 000. */
+  timeout?: number | undefined;
+  /** Retry policy for 429, 5xx, network errors and timeouts, or `false` for none. */
+  retry?: RetryOptions | false | undefined;
+  fetch?: typeof fetch | undefined;
+  /** Clock, epoch ms. Default `Date.now`. */
+  now?: (() => number) | undefined;
+  /** Source of jitter in [0, 1). Default `Math.random`. */
+  random?: (() => number) | undefined;
+  /** Waits between retries and while another process refreshes. Default: a timer. */
+  sleep?: ((ms: number, signal: AbortSignal) => Promise<void>) | undefined;
+  /** Receives what happens (requests, retries, refresh failures, store health). Must not throw. */
+  onEvent?: ((event: TokenClientEvent) => void) | undefined;
+}
+
+export interface ClientCredentialsClient {
+  /** An access token for the audience and scope (defaults from the options). */
+  getToken(options?: TokenRequestOptions): Promise<string>;
+  /** Like `getToken`, with the token's expiry, issue time and scope. */
+  getTokenSet(options?: TokenRequestOptions): Promise<TokenSet>;
+  /** The cached, unexpired token set, if any. Never requests a token. */
+  peekTokenSet(selector?: TokenSelector): Promise<TokenSet | undefined>;
+  /**
+   * Drops a cached token, here and in the shared store, so the next call gets a new one. With
+   * `accessToken`, only when the cached token is that one (a newer token is kept).
+   */
+  invalidate(selector?: TokenSelector & { accessToken?: string | undefined }): Promise<void>;
+  /** Counters for dashboards. */
+  stats(): TokenClientStats;
+  /** Stops serving tokens, aborts pending requests and closes the store. */
+  close(): Promise<void>;
+}
+
+interface Target {
+  readonly key: string;
+  readonly tokenKey: TokenKey;
+}
+
+interface Entry {
+  readonly tokenSet: TokenSet;
+  /** When this process starts a refresh (jittered). */
+  readonly refreshAt: number;
+  /** No background refresh before this (set after one failed). */
+  retryAt: number;
+}
+
+const LOCK_MARGIN = 2_000;
+const FIRST_POLL = 10;
+const MAX_POLL = 200;
+
+/**
+ * Gets OAuth 2.0 client-credentials access tokens and keeps them: one request per
+ * (audience, scope) at a time however many callers ask, refresh ahead of expiry, stale-while-failing,
+ * bounded retries that honour `Retry-After`, and an optional store shared by many processes.
+ *
+ * @example
+ * ```ts
+ * const tokens = createClientCredentialsClient({
+ *   issuerBaseURL: "https://tenant.eu.auth0.com/",
+ *   clientId: process.env.CLIENT_ID,
+ *   clientSecret: process.env.CLIENT_SECRET,
+ *   audience: "https://api.example.com",
+ * });
+ * const accessToken = await tokens.getToken();
+ * ```
+ */
+export function createClientCredentialsClient(
+  options: ClientCredentialsClientOptions,
+): ClientCredentialsClient {
+  if (typeof options.clientId !== "string" || options.clientId.length === 0) {
+    throw new TypeError("clientId is required");
+  }
+  const endpointId = String(options.tokenEndpoint ?? options.issuerBaseURL ?? "");
+  if (endpointId === "") throw new TypeError("issuerBaseURL or tokenEndpoint is required");
+  const { clientAuth } = createClientAuth(options);
+  const now = options.now ?? Date.now;
+  const random = options.random ?? Math.random;
+  const sleep = options.sleep ?? abortableDelay;
+  const emit = options.onEvent ?? (() => {});
+  const retry = resolveRetry(options.retry);
+  const timeout = positive(options.timeout ?? 10_000, "timeout");
+  const refreshSkew = nonNegative(options.refreshSkew ?? 60_000, "refreshSkew");
+  const defaultExpiresIn = positive(options.defaultExpiresIn ?? 3_600, "defaultExpiresIn");
+  const audienceParam = options.audienceParam ?? "audience";
+  const store = options.store ?? memoryStore({ now });
+  store.listen?.(emit);
+  const baseFetch = options.fetch ?? globalThis.fetch;
+  const closing = new AbortController();
+
+  const counters = { tokenRequests: 0, tokenRequestFailures: 0, cacheHits: 0, cacheMisses: 0 };
+  const local = new Map<string, Entry>();
+  const flights = new Map<string, Promise<TokenSet>>();
+
+  const countingFetch: typeof fetch = async (input, init) => {
+    if (init?.method === "POST") counters.tokenRequests++;
+    return baseFetch(input, init);
+  };
+
+  const client: oauth.Client = { client_id: options.clientId };
+  let server: Promise<oauth.AuthorizationServer> | undefined;
+  const authorizationServer = () => {
+    server ??= resolveServer(options, countingFetch, timeout).catch((err: unknown) => {
+      server = undefined;
+      throw err;
+    });
+    return server;
+  };
+
+  const target = (selector: TokenSelector = {}): Target => {
+    const audience = selector.audience ?? options.audience;
+    const scope = normalizeScope(selector.scope ?? options.scope);
+    const key = createHash("sha256")
+      .update(JSON.stringify([endpointId, options.clientId, audience ?? null, scope ?? null]))
+      .digest("base64url");
+    return { key, tokenKey: { audience, scope } };
+  };
+
+  const skewFor = (tokenSet: TokenSet) =>
+    Math.min(refreshSkew, (tokenSet.expiresAt - tokenSet.issuedAt) / 4);
+
+  const remember = (t: Target, tokenSet: TokenSet): TokenSet => {
+    const skew = skewFor(tokenSet);
+    const refreshAt = tokenSet.expiresAt - skew + (random() * skew) / 2;
+    local.set(t.key, { tokenSet, refreshAt, retryAt: 0 });
+    return tokenSet;
+  };
+
+  // A token another caller or process obtained that is good enough to use instead of requesting.
+  const acceptable = (tokenSet: TokenSet | undefined, minIssuedAt: number): tokenSet is TokenSet =>
+    tokenSet !== undefined &&
+    tokenSet.issuedAt >= minIssuedAt &&
+    now() < tokenSet.expiresAt - skewFor(tokenSet);
+
+  const requestWithRetry = async (t: Target, lock: StoreLock): Promise<TokenSet> => {
+    const started = now();
+    const parameters = tokenParameters(t.tokenKey, audienceParam);
+    for (let attempt = 1; ; attempt++) {
+      if (closing.signal.aborted) throw new TokenClientClosedError();
+      emit({ type: "token_request", key: t.tokenKey, attempt });
+      try {
+        const ctx: TokenEndpointContext = {
+          as: await authorizationServer(),
+          client,
+          clientAuth,
+          fetch: countingFetch,
+          now,
+          timeout,
+          defaultExpiresIn,
+          signal: closing.signal,
+        };
+        const tokenSet = await requestToken(ctx, new URLSearchParams(parameters), t.tokenKey.scope);
+        emit({ type: "token_received", key: t.tokenKey, expiresAt: tokenSet.expiresAt, attempt });
+        return tokenSet;
+      } catch (err) {
+        if (!(err instanceof TokenClientError)) throw err;
+        counters.tokenRequestFailures++;
+        const retryIn = nextDelay(err, attempt, started);
+        emit({ type: "token_request_failed", key: t.tokenKey, attempt, error: err, retryIn });
+        if (retryIn === undefined || closing.signal.aborted) throw err;
+        await lock.extend(retryIn + timeout + LOCK_MARGIN);
+        await sleep(retryIn, closing.signal);
+      }
+    }
+  };
+
+  const nextDelay = (
+    err: TokenClientError,
+    attempt: number,
+    started: number,
+  ): number | undefined => {
+    if (!err.retryable || attempt >= retry.maxAttempts) return undefined;
+    const hinted = err instanceof TokenEndpointError ? err.retryAfter : undefined;
+    const delay = hinted ?? backoffDelay(attempt, retry, random);
+    return now() - started + delay <= retry.maxElapsed ? delay : undefined;
+  };
+
+  // Cross-process single flight: the lock holder requests, the others wait for its token.
+  const refresh = async (t: Target, minIssuedAt: number): Promise<TokenSet> => {
+    let poll = FIRST_POLL;
+    for (;;) {
+      if (closing.signal.aborted) throw new TokenClientClosedError();
+      const lock = await store.lock(t.key, timeout + LOCK_MARGIN);
+      if (lock) {
+        try {
+          const stored = await store.get(t.key);
+          if (acceptable(stored, minIssuedAt)) return remember(t, stored);
+          const tokenSet = await requestWithRetry(t, lock);
+          await store.set(t.key, tokenSet, tokenSet.expiresAt - now() - skewFor(tokenSet));
+          return remember(t, tokenSet);
+        } finally {
+          await lock.release();
+        }
+      }
+      await sleep(poll, closing.signal);
+      poll = Math.min(poll * 2, MAX_POLL);
+      const stored = await store.get(t.key);
+      if (acceptable(stored, minIssuedAt)) return remember(t, stored);
+    }
+  };
+
+  const load = async (t: Target, minIssuedAt: number | undefined): Promise<TokenSet> => {
+    if (minIssuedAt === undefined) {
+      const stored = await store.get(t.key);
+      if (stored && now() < stored.expiresAt) {
+        remember(t, stored);
+        return stored;
+      }
+    }
+    return refresh(t, minIssuedAt ?? 0);
+  };
+
+  const singleFlight = (t: Target, run: () => Promise<TokenSet>): Promise<TokenSet> => {
+    const pending = flights.get(t.key);
+    if (pending) return pending;
+    const flight = run().finally(() => flights.delete(t.key));
+    flights.set(t.key, flight);
+    return flight;
+  };
+
+  const refreshInBackground = (t: Target, entry: Entry) => {
+    const minIssuedAt = entry.tokenSet.issuedAt + 1;
+    singleFlight(t, () => refresh(t, minIssuedAt)).catch((error: unknown) => {
+      const hinted = error instanceof TokenEndpointError ? (error.retryAfter ?? 0) : 0;
+      entry.retryAt = now() + Math.max(hinted, retry.maxDelay);
+      emit({ type: "refresh_failed", key: t.tokenKey, error, expiresAt: entry.tokenSet.expiresAt });
+    });
+  };
+
+  const getTokenSet = async (request: TokenRequestOptions = {}): Promise<TokenSet> => {
+    if (closing.signal.aborted) throw new TokenClientClosedError();
+    const t = target(request);
+    const at = now();
+    const entry = request.forceRefresh ? undefined : local.get(t.key);
+    if (entry && at < entry.tokenSet.expiresAt) {
+      counters.cacheHits++;
+      if (at >= entry.refreshAt && at >= entry.retryAt && !flights.has(t.key)) {
+        refreshInBackground(t, entry);
+      }
+      return entry.tokenSet;
+    }
+    counters.cacheMisses++;
+    return singleFlight(t, () => load(t, request.forceRefresh ? at : undefined));
+  };
+
+  return {
+    getTokenSet,
+    async getToken(request) {
+      return (await getTokenSet(request)).accessToken;
+    },
+    async peekTokenSet(selector) {
+      const t = target(selector);
+      const cached = local.get(t.key)?.tokenSet ?? (await store.get(t.key));
+      return cached && now() < cached.expiresAt ? cached : undefined;
+    },
+    async invalidate(selector = {}) {
+      const t = target(selector);
+      const cached = local.get(t.key);
+      if (
+        selector.accessToken === undefined ||
+        cached?.tokenSet.accessToken === selector.accessToken
+      ) {
+        local.delete(t.key);
+      }
+      await store.delete(t.key, selector.accessToken);
+    },
+    stats() {
+      return { ...counters, store: store.kind, storeDegraded: store.degraded };
+    },
+    async close() {
+      if (closing.signal.aborted) return;
+      closing.abort();
+      local.clear();
+      await store.close();
+    },
+  };
+}
+
+async function resolveServer(
+  options: ClientCredentialsClientOptions,
+  fetchImpl: typeof fetch,
+  timeout: number,
+): Promise<oauth.AuthorizationServer> {
+  if (options.tokenEndpoint !== undefined) {
+    const tokenEndpoint = new URL(options.tokenEndpoint).href;
+    const issuer =
+      options.issuerBaseURL === undefined ? tokenEndpoint : String(options.issuerBaseURL);
+    return { issuer, token_endpoint: tokenEndpoint };
+  }
+  const issuer = new URL(String(options.issuerBaseURL));
+  const signal = AbortSignal.timeout(timeout);
+  const response = await guardTransport(
+    () =>
+      oauth.discoveryRequest(issuer, {
+        signal,
+        [oauth.customFetch]: fetchImpl,
+        [oauth.allowInsecureRequests]: issuer.protocol === "http:",
+      }),
+    signal,
+    timeout,
+  );
+  try {
+    return await oauth.processDiscoveryResponse(issuer, response);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : "unreadable";
+    throw new InvalidTokenResponseError(`invalid discovery document: ${message}`, {
+      status: response.status,
+    });
+  }
+}
+
+function tokenParameters(key: TokenKey, audienceParam: AudienceParam): URLSearchParams {
+  const parameters = new URLSearchParams();
+  if (key.audience !== undefined) {
+    if (audienceParam !== "resource") parameters.set("audience", key.audience);
+    if (audienceParam !== "audience") parameters.set("resource", key.audience);
+  }
+  if (key.scope !== undefined) parameters.set("scope", key.scope);
+  return parameters;
+}
+
+/** One spelling per set of scopes, so "b a" and ["a", "b"] share a cached token. */
+export function normalizeScope(scope: string | readonly string[] | undefined): string | undefined {
+  if (scope === undefined) return undefined;
+  const list = typeof scope === "string" ? scope.split(/\s+/) : scope;
+  const unique = [...new Set(list.filter((s) => s.length > 0))].sort();
+  return unique.length > 0 ? unique.join(" ") : undefined;
+}
+
+function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+function positive(value: number, name: string): number {
+  if (!(Number.isFinite(value) && value > 0)) throw new TypeError(`${name} must be positive`);
+  return value;
+}
+
+function nonNegative(value: number, name: string): number {
+  if (!(Number.isFinite(value) && value >= 0)) throw new TypeError(`${name} must not be negative`);
+  return value;
+}

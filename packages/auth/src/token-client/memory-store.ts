@@ -1,0 +1,65 @@
+import type { StoreLock, TokenSet, TokenStore } from "./types.js";
+
+export interface MemoryStoreOptions {
+  /** Clock for entry lifetimes, epoch ms. Default `Date.now`. */
+  now?: () => number;
+}
+
+/**
+ * Keeps tokens in this process. The default store; also the fallback of `redisStore` while Redis
+ * is unreachable. Clients sharing one instance share tokens and refresh locks.
+ *
+ * @example
+ * ```ts
+ * const tokens = createClientCredentialsClient({ ..., store: memoryStore() });
+ * ```
+ */
+export function memoryStore(options: MemoryStoreOptions = {}): TokenStore {
+  const now = options.now ?? Date.now;
+  const entries = new Map<string, { tokenSet: TokenSet; until: number }>();
+  const locks = new Map<string, { owner: symbol; until: number }>();
+
+  const lockFor = (key: string, owner: symbol): StoreLock => ({
+    async extend(ttl) {
+      const held = locks.get(key);
+      if (held?.owner === owner) held.until = now() + ttl;
+    },
+    async release() {
+      if (locks.get(key)?.owner === owner) locks.delete(key);
+    },
+  });
+
+  return {
+    kind: "memory",
+    degraded: false,
+    async get(key) {
+      const entry = entries.get(key);
+      if (!entry) return undefined;
+      if (entry.until <= now()) {
+        entries.delete(key);
+        return undefined;
+      }
+      return entry.tokenSet;
+    },
+    async set(key, tokenSet, ttl) {
+      if (ttl > 0) entries.set(key, { tokenSet, until: now() + ttl });
+      else entries.delete(key);
+    },
+    async delete(key, accessToken) {
+      if (accessToken === undefined || entries.get(key)?.tokenSet.accessToken === accessToken) {
+        entries.delete(key);
+      }
+    },
+    async lock(key, ttl) {
+      const held = locks.get(key);
+      if (held && held.until > now()) return undefined;
+      const owner = Symbol(key);
+      locks.set(key, { owner, until: now() + ttl });
+      return lockFor(key, owner);
+    },
+    async close() {
+      entries.clear();
+      locks.clear();
+    },
+  };
+}

@@ -1,0 +1,216 @@
+import * as oauth from "oauth4webapi";
+import {
+  InvalidTokenResponseError,
+  TokenClientError,
+  TokenEndpointError,
+  TokenNetworkError,
+  TokenRequestTimeoutError,
+} from "./errors.js";
+import { parseRetryAfter } from "./retry-after.js";
+import type { TokenSet } from "./types.js";
+
+/** Larger token responses are refused: no real token response comes close. */
+export const MAX_RESPONSE_BYTES = 1024 * 1024;
+
+/** The authorization server and client as oauth4webapi describes them, plus transport settings. */
+export interface TokenEndpointContext {
+  readonly as: oauth.AuthorizationServer;
+  readonly client: oauth.Client;
+  readonly clientAuth: oauth.ClientAuth;
+  readonly fetch: typeof fetch;
+  readonly now: () => number;
+  /** Per-attempt limit in ms, covering the connection, the headers and the body. */
+  readonly timeout: number;
+  /** Lifetime assumed when the server omits `expires_in`, in seconds. */
+  readonly defaultExpiresIn: number;
+  /** Aborts the attempt from outside (the client was closed). */
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** One client-credentials POST, validated. Throws a `TokenClientError` on every failure. */
+export async function requestToken(
+  ctx: TokenEndpointContext,
+  parameters: URLSearchParams,
+  requestedScope: string | undefined,
+): Promise<TokenSet> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), ctx.timeout);
+  const onOuterAbort = () => controller.abort();
+  ctx.signal?.addEventListener("abort", onOuterAbort, { once: true });
+  const issuedAt = ctx.now();
+  try {
+    const response = await oauth.clientCredentialsGrantRequest(
+      ctx.as,
+      ctx.client,
+      ctx.clientAuth,
+      parameters,
+      {
+        signal: controller.signal,
+        [oauth.customFetch]: (url, init) =>
+          guardTransport(() => ctx.fetch(url, init), controller.signal, ctx.timeout),
+        [oauth.allowInsecureRequests]: new URL(ctx.as.token_endpoint ?? "").protocol === "http:",
+      },
+    );
+    const body = await guardTransport(
+      () => readCapped(response, MAX_RESPONSE_BYTES),
+      controller.signal,
+      ctx.timeout,
+    );
+    return await parseTokenResponse(ctx, response, body, issuedAt, requestedScope);
+  } finally {
+    clearTimeout(timer);
+    ctx.signal?.removeEventListener("abort", onOuterAbort);
+  }
+}
+
+/** Runs an I/O step and turns its failure into a timeout or network error. */
+export async function guardTransport<T>(
+  step: () => Promise<T>,
+  signal: AbortSignal,
+  timeout: number,
+): Promise<T> {
+  try {
+    return await step();
+  } catch (err) {
+    if (err instanceof TokenClientError) throw err;
+    if (signal.aborted) throw new TokenRequestTimeoutError(timeout, { cause: err });
+    throw new TokenNetworkError("token endpoint unreachable", { cause: err });
+  }
+}
+
+/** Reads a body, refusing it once it grows past `limit` bytes (declared or actual). */
+export async function readCapped(response: Response, limit: number): Promise<Uint8Array> {
+  const declared = Number(response.headers.get("content-length"));
+  if (Number.isFinite(declared) && declared > limit) {
+    await response.body?.cancel();
+    throw tooLarge(response.status, limit);
+  }
+  if (!response.body) return new Uint8Array();
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      throw tooLarge(response.status, limit);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks);
+}
+
+function tooLarge(status: number, limit: number): InvalidTokenResponseError {
+  return new InvalidTokenResponseError(`token response body exceeds ${limit} bytes`, { status });
+}
+
+async function parseTokenResponse(
+  ctx: TokenEndpointContext,
+  response: Response,
+  body: Uint8Array,
+  issuedAt: number,
+  requestedScope: string | undefined,
+): Promise<TokenSet> {
+  const { status } = response;
+  const retryAfter = parseRetryAfter(response.headers.get("retry-after"), ctx.now());
+  const json = parseJsonObject(body);
+  if (typeof json?.error === "string" && json.error.length > 0) {
+    throw new TokenEndpointError({
+      error: json.error,
+      status,
+      errorDescription:
+        typeof json.error_description === "string" ? json.error_description : undefined,
+      retryAfter,
+    });
+  }
+  if (status === 429 || status >= 500) {
+    throw new TokenEndpointError({ error: errorForStatus(status), status, retryAfter });
+  }
+  // oauth4webapi validates the rest (status, challenges, types); it reads a fresh copy of the body.
+  const copy = new Response(body.byteLength > 0 ? body : null, {
+    status,
+    headers: response.headers,
+  });
+  let parsed: oauth.TokenEndpointResponse;
+  try {
+    parsed = await oauth.processClientCredentialsResponse(ctx.as, ctx.client, copy);
+  } catch (err) {
+    throw fromProcessingError(err, status);
+  }
+  if (parsed.token_type !== "bearer") {
+    throw new InvalidTokenResponseError("token response token_type is not Bearer", { status });
+  }
+  const expiresIn = parsed.expires_in ?? ctx.defaultExpiresIn;
+  if (!(Number.isFinite(expiresIn) && expiresIn > 0)) {
+    throw new InvalidTokenResponseError("token response expires_in is not a positive number", {
+      status,
+    });
+  }
+  return {
+    accessToken: parsed.access_token,
+    tokenType: "Bearer",
+    issuedAt,
+    expiresAt: issuedAt + expiresIn * 1000,
+    scope: parsed.scope ?? requestedScope,
+  };
+}
+
+function parseJsonObject(body: Uint8Array): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(body).toString("utf8"));
+    return value !== null && typeof value === "object" && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function errorForStatus(status: number): string {
+  if (status === 429 || status === 503) return "temporarily_unavailable";
+  if (status >= 500) return "server_error";
+  return "invalid_request";
+}
+
+// oauth4webapi keeps the response body (access token included) in its errors' `cause`, so only
+// their code and message travel on.
+function fromProcessingError(err: unknown, status: number): TokenClientError {
+  if (err instanceof oauth.WWWAuthenticateChallengeError) {
+    const challenge = err.cause[0];
+    const error = challenge?.parameters.error ?? (status === 401 ? "invalid_client" : "");
+    return new TokenEndpointError({
+      error: error || errorForStatus(status),
+      status,
+      errorDescription: challenge?.parameters.error_description,
+    });
+  }
+  if (err instanceof oauth.ResponseBodyError) {
+    return new TokenEndpointError({
+      error: err.error,
+      status,
+      errorDescription: err.error_description,
+    });
+  }
+  if (err instanceof oauth.OperationProcessingError && err.code === oauth.RESPONSE_IS_NOT_CONFORM) {
+    return new TokenEndpointError({ error: errorForStatus(status), status });
+  }
+  const message = err instanceof Error ? err.message : "unreadable token response";
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return new InvalidTokenResponseError(`invalid token response: ${message}`, {
+    status,
+    cause: new SanitizedCause(message, typeof code === "string" ? code : undefined),
+  });
+}
+
+/** The library error with its code and message only, nothing from the response body. */
+class SanitizedCause extends Error {
+  readonly code: string | undefined;
+
+  constructor(message: string, code: string | undefined) {
+    super(message);
+    this.name = "OperationProcessingError";
+    this.code = code;
+  }
+}
