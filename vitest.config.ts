@@ -4,7 +4,13 @@ import { defineConfig } from "vitest/config";
 // finish, so the heavy multi-process suites never compete with unit tests for the two CPU cores.
 export default defineConfig({
   test: {
-    projects: ["packages/*", "apps/*", "apps/web/vitest.e2e.config.ts", "chaos"],
+    projects: [
+      "packages/*",
+      "apps/*",
+      "apps/web/vitest.e2e.config.ts",
+      "chaos",
+      "scripts/vitest.config.ts",
+    ],
     reporters: ["default", "json"],
     outputFile: { json: ".test-results/vitest.json" },
   },
