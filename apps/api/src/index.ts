@@ -1,1 +1,21 @@
-export const DEFAULT_API_PORT = 4000;
+/**
+ * `@repo/api`: the tRPC API. Typed clients import only the types (`import type { AppRouter }`);
+ * hosts, tests and benchmarks start it in process with `startApiServer(parseEnv(env).config)`.
+ */
+export type { ApiServices, Context } from "./context.js";
+export { createInnerContext } from "./context.js";
+export { type ApiConfig, type EnvResult, parseEnv } from "./env.js";
+export { createMemoryItemStore, type Item, type ItemStore } from "./item-store.js";
+export {
+  type AppRouter,
+  appRouter,
+  type RouterInputs,
+  type RouterOutputs,
+} from "./routers/app-router.js";
+export {
+  type ApiServer,
+  ListenError,
+  type StartApiServerOptions,
+  startApiServer,
+} from "./server.js";
+export { type ApiScope, createCallerFactory } from "./trpc.js";

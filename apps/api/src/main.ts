@@ -1,7 +1,32 @@
-import { createServer } from "node:http";
-import { DEFAULT_API_PORT } from "./index.js";
+import { parseEnv } from "./env.js";
+import { createLogger } from "./logger.js";
+import { ListenError, startApiServer } from "./server.js";
 
-const port = Number(process.env.PORT ?? DEFAULT_API_PORT);
-createServer((_req, res) => res.end("api")).listen(port, "127.0.0.1", () => {
-  console.log(`api listening on http://127.0.0.1:${port}/`);
-});
+const env = parseEnv(process.env);
+if (!env.ok) {
+  process.stderr.write(`${env.message}\n`);
+  process.exit(1);
+}
+
+const logger = createLogger(env.config.logLevel);
+
+try {
+  const api = await startApiServer(env.config, { logger });
+  logger.info({ url: api.url }, "listening");
+
+  let stopping = false;
+  const stop = async (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down: finishing in-flight requests");
+    await api.close();
+    logger.info("stopped");
+    process.exit(0);
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+} catch (error) {
+  if (!(error instanceof ListenError)) throw error;
+  logger.fatal({ code: error.code, port: env.config.port, host: env.config.host }, error.message);
+  process.exit(1);
+}

@@ -1,0 +1,53 @@
+import type {
+  AccessTokenClaims,
+  AccessTokenVerifier,
+  AuthErrorCode,
+  InvalidTokenReason,
+} from "@repo/auth";
+import type { ItemStore } from "./item-store.js";
+
+/** What procedures use, built once at start and shared by every request. */
+export interface ApiServices {
+  verifier: Pick<AccessTokenVerifier, "authenticate" | "health">;
+  items: ItemStore;
+}
+
+/**
+ * What one request did, filled in while it runs and read once when it ends (for the request log
+ * line and the metrics). Holds no token.
+ */
+export interface RequestTrace {
+  /** The request's verification, shared by every protected call of a batch. */
+  verification?: Promise<AccessTokenClaims>;
+  sub?: string;
+  azp?: string;
+  /** Why verification failed. */
+  authError?: AuthErrorCode;
+  authReason?: InvalidTokenReason;
+  /** Scopes a call needed and the verified token lacked. */
+  missingScopes?: readonly string[];
+  /** The HTTP status of each call, in batch order, once tRPC has answered. */
+  callStatuses?: number[];
+}
+
+/** The context of every procedure. It only carries what the request said; nothing is verified yet. */
+export interface Context {
+  services: ApiServices;
+  /** The `Authorization` header as received: a list when the header was repeated. */
+  authorization: string | readonly string[] | undefined;
+  trace: RequestTrace;
+}
+
+/**
+ * Builds a context without HTTP, for `createCaller` in tests and scripts.
+ *
+ * @example
+ * const caller = createCaller(createInnerContext(services, `Bearer ${token}`));
+ * await caller.whoami();
+ */
+export function createInnerContext(
+  services: ApiServices,
+  authorization?: string | readonly string[],
+): Context {
+  return { services, authorization, trace: {} };
+}

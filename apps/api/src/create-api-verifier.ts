@@ -1,0 +1,43 @@
+import { type AccessTokenVerifier, createAccessTokenVerifier } from "@repo/auth";
+import type { ApiConfig } from "./env.js";
+import type { Logger } from "./logger.js";
+import type { ApiMetrics } from "./metrics.js";
+
+const toMs = (seconds: number | undefined) => (seconds === undefined ? undefined : seconds * 1000);
+
+/**
+ * Builds the process's one verifier from the configuration, reporting its events to the metrics
+ * and its key-store troubles to the log.
+ */
+export function createApiVerifier(
+  config: ApiConfig,
+  deps: { logger: Logger; metrics: ApiMetrics; fetch: typeof globalThis.fetch | undefined },
+): AccessTokenVerifier {
+  const { logger, metrics } = deps;
+  return createAccessTokenVerifier({
+    issuerBaseURL: config.issuerBaseURL,
+    issuer: config.issuer,
+    jwksUri: config.jwksUri,
+    audience: config.audience,
+    algorithms: config.algorithms,
+    clockTolerance: config.clockTolerance,
+    jwksCacheMaxAge: toMs(config.jwksCacheMaxAge),
+    jwksMaxStaleness: toMs(config.jwksMaxStale),
+    jwksCooldown: toMs(config.jwksCooldown),
+    timeout: toMs(config.jwksTimeout),
+    fetch: deps.fetch,
+    onEvent(event) {
+      metrics.onVerifierEvent(event);
+      if (event.type === "jwks_fetch_failed") {
+        const { resource, trigger, reason, status, url, durationMs } = event;
+        logger.warn({ resource, trigger, reason, status, url, durationMs }, "jwks fetch failed");
+      } else if (event.type === "keys_state_changed") {
+        const level = event.state === "down" ? "error" : event.state === "stale" ? "warn" : "info";
+        logger[level](
+          { state: event.state, previous: event.previous },
+          "verification keys changed state",
+        );
+      }
+    },
+  });
+}

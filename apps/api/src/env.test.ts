@@ -1,0 +1,81 @@
+import { describe, expect, it } from "vitest";
+import { parseEnv } from "./env.js";
+
+describe("parseEnv", () => {
+  it("defaults every value to the local development issuer", () => {
+    const env = parseEnv({});
+    expect(env).toEqual({
+      ok: true,
+      config: expect.objectContaining({
+        issuerBaseURL: "http://127.0.0.1:4400/",
+        audience: ["https://api.example.local"],
+        algorithms: ["RS256"],
+        port: 4000,
+        host: "127.0.0.1",
+      }),
+    });
+  });
+
+  it("reads comma lists, a port of 0 and durations in seconds", () => {
+    const env = parseEnv({
+      AUDIENCE: "https://a.example, https://b.example",
+      TOKEN_SIGNING_ALG: "RS256,ES256",
+      PORT: "0",
+      JWKS_URI: "https://tenant.example/.well-known/jwks.json",
+      ISSUER: "https://tenant.example/",
+      JWKS_COOLDOWN: "0.5",
+      JWKS_MAX_STALE: "7200",
+    });
+    expect(env.ok && env.config).toMatchObject({
+      audience: ["https://a.example", "https://b.example"],
+      algorithms: ["RS256", "ES256"],
+      port: 0,
+      issuerBaseURL: undefined,
+      jwksUri: "https://tenant.example/.well-known/jwks.json",
+      issuer: "https://tenant.example/",
+      jwksCooldown: 0.5,
+      jwksMaxStale: 7200,
+    });
+  });
+
+  it("names every bad variable in one message", () => {
+    const env = parseEnv({
+      ISSUER_BASE_URL: "not a url",
+      AUDIENCE: " , ",
+      TOKEN_SIGNING_ALG: "RS256,HS256,none",
+      PORT: "70000",
+      JWKS_TIMEOUT: "-1",
+      LOG_LEVEL: "loud",
+    });
+    expect(env.ok).toBe(false);
+    const message = env.ok ? "" : env.message;
+    for (const name of [
+      "ISSUER_BASE_URL",
+      "AUDIENCE",
+      "TOKEN_SIGNING_ALG",
+      "PORT",
+      "JWKS_TIMEOUT",
+      "LOG_LEVEL",
+    ]) {
+      expect(message).toContain(`${name}:`);
+    }
+    expect(message).toContain('"HS256", "none" not allowed');
+  });
+
+  it("requires the authorization server and the audience in production", () => {
+    const env = parseEnv({ NODE_ENV: "production" });
+    expect(env.ok ? "" : env.message).toMatch(/ISSUER_BASE_URL: .*\n {2}AUDIENCE: /);
+    expect(
+      parseEnv({
+        NODE_ENV: "production",
+        ISSUER_BASE_URL: "https://tenant.example/",
+        AUDIENCE: "https://api.example",
+      }).ok,
+    ).toBe(true);
+  });
+
+  it("needs ISSUER with JWKS_URI when there is no discovery", () => {
+    const env = parseEnv({ JWKS_URI: "http://127.0.0.1:1/jwks.json" });
+    expect(env.ok ? "" : env.message).toContain("ISSUER:");
+  });
+});

@@ -1,0 +1,180 @@
+import { z } from "zod";
+
+/** Signing algorithms an access token may use. `none` and the HMAC family never verify against a JWKS. */
+export const SUPPORTED_ALGORITHMS = [
+  "RS256",
+  "RS384",
+  "RS512",
+  "PS256",
+  "PS384",
+  "PS512",
+  "ES256",
+  "ES384",
+  "ES512",
+  "EdDSA",
+] as const;
+
+export type SigningAlgorithm = (typeof SUPPORTED_ALGORITHMS)[number];
+
+const isSupportedAlgorithm = (alg: string): alg is SigningAlgorithm =>
+  (SUPPORTED_ALGORITHMS as readonly string[]).includes(alg);
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+const DEV_ISSUER_BASE_URL = "http://127.0.0.1:4400/";
+const DEV_AUDIENCE = "https://api.example.local";
+
+const unset = (value: unknown) =>
+  value === undefined || (typeof value === "string" && value.trim() === "") ? undefined : value;
+
+const url = (what: string) =>
+  z.preprocess(
+    unset,
+    z
+      .string()
+      .trim()
+      .refine(
+        (value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol),
+        `must be an absolute http(s) URL (${what})`,
+      )
+      .optional(),
+  );
+
+const commaList = <T extends string>(item: z.ZodType<T>, fallback: string) =>
+  z.preprocess(
+    (value) =>
+      String(unset(value) ?? fallback)
+        .split(",")
+        .map((part) => part.trim())
+        .filter((part) => part !== ""),
+    z.array(item).min(1, "must list at least one value"),
+  );
+
+const seconds = z.preprocess(
+  unset,
+  z.coerce
+    .number({ error: "must be a number of seconds" })
+    .refine(Number.isFinite, "must be a finite number of seconds")
+    .nonnegative("must not be negative")
+    .optional(),
+);
+
+const schema = z.object({
+  NODE_ENV: z.preprocess(unset, z.string().optional()),
+  ISSUER_BASE_URL: url("the authorization server, e.g. https://tenant.auth0.com/"),
+  ISSUER: z.preprocess(unset, z.string().trim().optional()),
+  JWKS_URI: url("the JSON Web Key Set of the authorization server"),
+  AUDIENCE: commaList(z.string(), DEV_AUDIENCE),
+  TOKEN_SIGNING_ALG: commaList(z.string(), "RS256").check((ctx) => {
+    const refused = ctx.value.filter((alg) => !isSupportedAlgorithm(alg));
+    if (refused.length > 0) {
+      ctx.issues.push({
+        code: "custom",
+        input: ctx.value,
+        message: `${refused.map((alg) => `"${alg}"`).join(", ")} not allowed; use ${SUPPORTED_ALGORITHMS.join(", ")}`,
+      });
+    }
+  }),
+  PORT: z.preprocess(
+    (value) => unset(value) ?? "4000",
+    z.coerce
+      .number({ error: "must be a port number" })
+      .int("must be a whole number")
+      .min(0, "must be between 0 and 65535")
+      .max(65535, "must be between 0 and 65535"),
+  ),
+  HOST: z.preprocess((value) => unset(value) ?? "127.0.0.1", z.string().trim()),
+  CLOCK_TOLERANCE: seconds,
+  JWKS_CACHE_MAX_AGE: seconds,
+  JWKS_MAX_STALE: seconds,
+  JWKS_COOLDOWN: seconds,
+  JWKS_TIMEOUT: seconds,
+  SHUTDOWN_TIMEOUT: seconds,
+  LOG_LEVEL: z.preprocess(
+    (value) => unset(value) ?? "info",
+    z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(", ")}` }),
+  ),
+});
+
+/** The API's validated configuration; durations are in seconds, as operators write them. */
+export interface ApiConfig {
+  issuerBaseURL: string | undefined;
+  issuer: string | undefined;
+  jwksUri: string | undefined;
+  audience: string[];
+  algorithms: SigningAlgorithm[];
+  port: number;
+  host: string;
+  clockTolerance: number | undefined;
+  jwksCacheMaxAge: number | undefined;
+  jwksMaxStale: number | undefined;
+  jwksCooldown: number | undefined;
+  jwksTimeout: number | undefined;
+  shutdownTimeout: number;
+  logLevel: (typeof LOG_LEVELS)[number];
+}
+
+export type EnvResult = { ok: true; config: ApiConfig } | { ok: false; message: string };
+
+/**
+ * Reads the API's configuration from environment variables.
+ *
+ * Every value has a development default pointing at apps/issuer, except that with
+ * `NODE_ENV=production` the authorization server and the audience must be named explicitly, so a
+ * forgotten variable cannot make a production API trust a local development issuer.
+ *
+ * @example
+ * const env = parseEnv(process.env);
+ * if (!env.ok) { console.error(env.message); process.exit(1); }
+ */
+export function parseEnv(env: Record<string, string | undefined>): EnvResult {
+  const parsed = schema.safeParse(env);
+  const problems = new Map<string, string[]>();
+  const report = (name: string, problem: string) =>
+    problems.set(name, [...(problems.get(name) ?? []), problem]);
+
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) report(String(issue.path[0] ?? "env"), issue.message);
+  }
+  if (env.NODE_ENV === "production") {
+    if (unset(env.ISSUER_BASE_URL) === undefined && unset(env.JWKS_URI) === undefined) {
+      report("ISSUER_BASE_URL", "is required in production (or set JWKS_URI and ISSUER)");
+    }
+    if (unset(env.AUDIENCE) === undefined) report("AUDIENCE", "is required in production");
+  }
+  if (unset(env.JWKS_URI) !== undefined && unset(env.ISSUER) === undefined) {
+    if (unset(env.ISSUER_BASE_URL) === undefined) {
+      report("ISSUER", "is required with JWKS_URI when ISSUER_BASE_URL is not set");
+    }
+  }
+
+  if (!parsed.success || problems.size > 0) {
+    const lines = [...problems].map(([name, list]) => `  ${name}: ${list.join("; ")}`);
+    return {
+      ok: false,
+      message: `Invalid environment for the API (${problems.size} variable${problems.size === 1 ? "" : "s"}):\n${lines.join("\n")}`,
+    };
+  }
+
+  const value = parsed.data;
+  const noDiscoveryTarget = value.ISSUER_BASE_URL === undefined && value.JWKS_URI === undefined;
+  return {
+    ok: true,
+    config: {
+      issuerBaseURL: noDiscoveryTarget ? DEV_ISSUER_BASE_URL : value.ISSUER_BASE_URL,
+      issuer: value.ISSUER,
+      jwksUri: value.JWKS_URI,
+      audience: value.AUDIENCE,
+      algorithms: value.TOKEN_SIGNING_ALG.filter(isSupportedAlgorithm),
+      port: value.PORT,
+      host: value.HOST,
+      clockTolerance: value.CLOCK_TOLERANCE,
+      jwksCacheMaxAge: value.JWKS_CACHE_MAX_AGE,
+      jwksMaxStale: value.JWKS_MAX_STALE,
+      jwksCooldown: value.JWKS_COOLDOWN,
+      jwksTimeout: value.JWKS_TIMEOUT,
+      shutdownTimeout: value.SHUTDOWN_TIMEOUT ?? 10,
+      logLevel: value.LOG_LEVEL,
+    },
+  };
+}

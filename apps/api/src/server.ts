@@ -1,0 +1,270 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { performance } from "node:perf_hooks";
+import type { TRPCError } from "@trpc/server";
+import { nodeHTTPRequestHandler } from "@trpc/server/adapters/node-http";
+import { authResponseHeaders } from "./auth-response-headers.js";
+import type { ApiServices, Context, RequestTrace } from "./context.js";
+import { createApiVerifier } from "./create-api-verifier.js";
+import type { ApiConfig } from "./env.js";
+import { readAuthorization, sendJson } from "./http-helpers.js";
+import { createMemoryItemStore, type ItemStore } from "./item-store.js";
+import { createLogger, type Logger } from "./logger.js";
+import { type ApiMetrics, createApiMetrics } from "./metrics.js";
+import { appRouter } from "./routers/app-router.js";
+
+/** Injectable parts of {@link startApiServer}, for tests and embedding. */
+export interface StartApiServerOptions {
+  /** Default: a pino logger on stdout at `config.logLevel`. */
+  logger?: Logger;
+  /** Default: an in-memory store, one per instance. */
+  items?: ItemStore;
+  /** The `fetch` the verifier uses for discovery and the JWKS. Default `globalThis.fetch`. */
+  fetch?: typeof globalThis.fetch;
+}
+
+/** A running API. */
+export interface ApiServer {
+  /** Base URL, e.g. `http://127.0.0.1:4000`. */
+  url: string;
+  /** The tRPC endpoint, `${url}/trpc`. */
+  trpcUrl: string;
+  port: number;
+  /**
+   * Stops accepting connections, lets in-flight requests finish (for up to
+   * `config.shutdownTimeout` seconds, then drops the rest) and stops the verifier's refreshes.
+   */
+  close(): Promise<void>;
+}
+
+/** Thrown by {@link startApiServer} when it cannot listen, e.g. the port is taken (`EADDRINUSE`). */
+export class ListenError extends Error {
+  readonly code: string | undefined;
+  constructor(message: string, options: { cause: unknown; code: string | undefined }) {
+    super(message, { cause: options.cause });
+    this.name = "ListenError";
+    this.code = options.code;
+  }
+}
+
+type Route = "trpc" | "healthz" | "readyz" | "metrics" | "other";
+
+const TRPC_PREFIX = "/trpc";
+const PLAIN_ROUTES: Record<string, Route> = {
+  "/healthz": "healthz",
+  "/readyz": "readyz",
+  "/metrics": "metrics",
+};
+const MAX_BODY_BYTES = 1024 * 1024;
+const MAX_BATCH_SIZE = 100;
+const KNOWN_PROCEDURES = new Set(Object.keys(appRouter._def.procedures));
+
+/**
+ * The procedure names of a request path, for metrics labels and the log. The path is the caller's
+ * input: unknown names become `unknown` and an oversized batch one `batch_too_large`, so hostile
+ * URLs cannot grow the metrics or the log without bound.
+ */
+function procedureLabels(path: string): string[] {
+  const names = path.split(",");
+  if (names.length > MAX_BATCH_SIZE) return ["batch_too_large"];
+  return names.map((name) => (KNOWN_PROCEDURES.has(name) ? name : "unknown"));
+}
+
+/**
+ * Starts the API on `config.host:config.port` (port 0 picks a free port): tRPC at `/trpc`
+ * (batching on), `GET /healthz`, `GET /readyz` and `GET /metrics`. The verifier is built here,
+ * once, and warmed up in the background: the server listens even while the authorization server
+ * is down (`/readyz` answers 503 until keys load, and keys are retried in the background).
+ *
+ * @example
+ * const env = parseEnv(process.env);
+ * if (env.ok) {
+ *   const api = await startApiServer({ ...env.config, port: 0 });
+ *   console.log(api.trpcUrl);
+ *   await api.close();
+ * }
+ */
+export async function startApiServer(
+  config: ApiConfig,
+  options: StartApiServerOptions = {},
+): Promise<ApiServer> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const metrics = createApiMetrics(() => verifier.health());
+  const verifier = createApiVerifier(config, { logger, metrics, fetch: options.fetch });
+  const services: ApiServices = { verifier, items: options.items ?? createMemoryItemStore() };
+  let closing = false;
+
+  const handleTrpc = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    trace: RequestTrace,
+  ) => {
+    const ctx: Context = { services, authorization: readAuthorization(req), trace };
+    return nodeHTTPRequestHandler({
+      router: appRouter,
+      req,
+      res,
+      path,
+      createContext: () => ctx,
+      responseMeta({ data, errors }) {
+        trace.callStatuses = data.map((call) =>
+          "error" in call ? call.error.data.httpStatus : 200,
+        );
+        if (errors.length === 0) return {};
+        const headers = authResponseHeaders(errors);
+        return headers === undefined ? {} : { headers };
+      },
+      onError: ({ error, path: procedure }) => logUnexpected(logger, error, procedure),
+      maxBodySize: MAX_BODY_BYTES,
+      maxBatchSize: MAX_BATCH_SIZE,
+    });
+  };
+
+  const handlePlain = async (req: IncomingMessage, res: ServerResponse, route: Route) => {
+    if (route === "other") return sendJson(res, 404, { error: "not found" });
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      return sendJson(res, 405, { error: "method not allowed" }, { allow: "GET, HEAD" });
+    }
+    if (route === "healthz") return sendJson(res, 200, { status: "ok" });
+    if (route === "readyz") {
+      const jwks = verifier.health();
+      if (closing) return sendJson(res, 503, { status: "shutting down", jwks });
+      if (jwks.state === "down") {
+        return sendJson(res, 503, { status: "keys unavailable", jwks }, { "retry-after": "1" });
+      }
+      return sendJson(res, 200, { status: "ready", jwks });
+    }
+    const body = await metrics.registry.metrics();
+    res.writeHead(200, {
+      "content-type": metrics.registry.contentType,
+      "cache-control": "no-store",
+    });
+    res.end(body);
+  };
+
+  const server = createServer((req, res) => {
+    const started = performance.now();
+    const target = req.url ?? "/";
+    const queryAt = target.indexOf("?");
+    const pathname = queryAt === -1 ? target : target.slice(0, queryAt);
+    const isTrpc = pathname === TRPC_PREFIX || pathname.startsWith(`${TRPC_PREFIX}/`);
+    const route: Route = isTrpc ? "trpc" : (PLAIN_ROUTES[pathname] ?? "other");
+    const procedures = isTrpc ? pathname.slice(TRPC_PREFIX.length + 1) : "";
+    const trace: RequestTrace = {};
+    if (closing) res.setHeader("connection", "close");
+
+    res.once("close", () => {
+      const elapsed = performance.now() - started;
+      finishRequest({ logger, metrics, req, res, route, procedures, trace, elapsed });
+      if (closing) server.closeIdleConnections();
+    });
+
+    if (isTrpc) void handleTrpc(req, res, procedures, trace);
+    else
+      handlePlain(req, res, route).catch((error: unknown) => {
+        logger.error({ err: error, route }, "route failed");
+        if (!res.headersSent) sendJson(res, 500, { error: "internal error" });
+      });
+  });
+
+  await listen(server, config);
+  void verifier.warmUp();
+
+  const { port } = server.address() as AddressInfo;
+  const host = config.host.includes(":") ? `[${config.host}]` : config.host;
+  const url = `http://${host}:${port}`;
+
+  let closed: Promise<void> | undefined;
+  const close = () => {
+    closed ??= new Promise<void>((resolve) => {
+      closing = true;
+      const force = setTimeout(() => server.closeAllConnections(), config.shutdownTimeout * 1000);
+      server.close(() => {
+        clearTimeout(force);
+        verifier.close();
+        resolve();
+      });
+      server.closeIdleConnections();
+    });
+    return closed;
+  };
+
+  return { url, trpcUrl: `${url}${TRPC_PREFIX}`, port, close };
+}
+
+function listen(server: ReturnType<typeof createServer>, config: ApiConfig): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onError = (cause: NodeJS.ErrnoException) => {
+      const message =
+        cause.code === "EADDRINUSE"
+          ? `port ${config.port} on ${config.host} is already in use`
+          : `cannot listen on ${config.host}:${config.port} (${cause.code ?? cause.message})`;
+      reject(new ListenError(message, { cause, code: cause.code }));
+    };
+    server.once("error", onError);
+    server.listen(config.port, config.host, () => {
+      server.off("error", onError);
+      resolve();
+    });
+  });
+}
+
+function logUnexpected(logger: Logger, error: TRPCError, procedure: string | undefined): void {
+  if (error.code === "INTERNAL_SERVER_ERROR") {
+    logger.error({ err: error.cause ?? error, procedure }, "procedure failed");
+  }
+}
+
+interface FinishedRequest {
+  logger: Logger;
+  metrics: ApiMetrics;
+  req: IncomingMessage;
+  res: ServerResponse;
+  route: Route;
+  procedures: string;
+  trace: RequestTrace;
+  elapsed: number;
+}
+
+/** Records one finished request: its metrics and its one log line. */
+function finishRequest({
+  logger,
+  metrics,
+  req,
+  res,
+  route,
+  procedures,
+  trace,
+  elapsed,
+}: FinishedRequest) {
+  const status = res.statusCode;
+  metrics.observeDuration(route, elapsed / 1000);
+  if (trace.verification !== undefined)
+    metrics.recordVerification(trace.authError, trace.authReason);
+
+  const calls = route === "trpc" ? procedureLabels(procedures) : [route];
+  calls.forEach((procedure, index) => {
+    metrics.recordRequest(procedure, trace.callStatuses?.[index] ?? status);
+  });
+
+  const authError =
+    trace.authError ??
+    (trace.missingScopes === undefined ? undefined : "ERR_AUTH_INSUFFICIENT_SCOPE");
+  logger.info(
+    {
+      method: req.method,
+      route,
+      procedures: route === "trpc" ? calls : undefined,
+      status,
+      ms: Math.round(elapsed * 100) / 100,
+      sub: trace.sub,
+      azp: trace.azp,
+      authError,
+      authReason: trace.authReason,
+      missingScopes: trace.missingScopes,
+      aborted: res.writableFinished ? undefined : true,
+    },
+    "request",
+  );
+}

@@ -1,0 +1,88 @@
+import {
+  type AccessTokenClaims,
+  requireScopes as checkScopes,
+  InsufficientScopeError,
+  InvalidTokenError,
+  isAuthError,
+  KeysUnavailableError,
+} from "@repo/auth";
+import { initTRPC } from "@trpc/server";
+import type { Context } from "./context.js";
+import { toTRPCError } from "./to-trpc-error.js";
+
+/** The scopes this API defines; `requireScopes` accepts only these, so a typo fails to compile. */
+export type ApiScope = "read:items" | "write:items";
+
+const t = initTRPC.context<Context>().create({
+  // Stack traces stay in the server log; clients get the code, the message and the auth details.
+  isDev: false,
+  errorFormatter({ shape, error }) {
+    const cause = error.cause;
+    if (!isAuthError(cause)) return shape;
+    const auth = {
+      code: cause.code,
+      oauthError: cause.oauthError ?? null,
+      ...(cause instanceof InvalidTokenError ? { reason: cause.reason } : {}),
+      ...(cause instanceof KeysUnavailableError ? { retryAfter: cause.retryAfter } : {}),
+    };
+    return { ...shape, data: { ...shape.data, auth } };
+  },
+});
+
+export const router = t.router;
+export const createCallerFactory = t.createCallerFactory;
+
+/** A procedure anyone may call. Its context has no `auth`. */
+export const publicProcedure = t.procedure;
+
+function verifyOnce(ctx: Context): Promise<AccessTokenClaims> {
+  const { trace } = ctx;
+  trace.verification ??= ctx.services.verifier.authenticate(ctx.authorization).then(
+    (claims) => {
+      trace.sub = claims.sub;
+      trace.azp = claims.azp ?? claims.client_id;
+      return claims;
+    },
+    (error: unknown) => {
+      if (isAuthError(error)) trace.authError = error.code;
+      if (error instanceof InvalidTokenError) trace.authReason = error.reason;
+      throw error;
+    },
+  );
+  return trace.verification;
+}
+
+/**
+ * A procedure that runs only for a request whose bearer token verified. Its handler gets the
+ * verified claims as `ctx.auth` (never null); a failed verification answers with the RFC 6750
+ * status and challenge before the handler is reached. Every protected call of a batch shares one
+ * verification.
+ */
+export const protectedProcedure = t.procedure.use(async ({ ctx, next }) => {
+  let auth: AccessTokenClaims;
+  try {
+    auth = await verifyOnce(ctx);
+  } catch (error) {
+    throw toTRPCError(error);
+  }
+  return next({ ctx: { auth } });
+});
+
+/**
+ * A protected procedure that also needs every listed scope; a token without one answers 403
+ * `insufficient_scope` naming the scopes.
+ *
+ * @example
+ * const create = requireScopes("write:items").mutation(({ ctx }) => ctx.auth.sub);
+ */
+export function requireScopes<const S extends ApiScope>(...scopes: [S, ...S[]]) {
+  return protectedProcedure.use(({ ctx, next }) => {
+    try {
+      checkScopes(ctx.auth, scopes);
+    } catch (error) {
+      if (error instanceof InsufficientScopeError) ctx.trace.missingScopes = error.missingScopes;
+      throw toTRPCError(error);
+    }
+    return next();
+  });
+}
