@@ -82,6 +82,13 @@ interface Target {
   readonly tokenKey: TokenKey;
 }
 
+/** What a token found in the store must satisfy to be used instead of requesting one. */
+interface Wanted {
+  readonly issuedSince: number;
+  /** The token being replaced, never accepted back. */
+  readonly replacing: string | undefined;
+}
+
 interface Entry {
   readonly tokenSet: TokenSet;
   /** When this process starts a refresh (jittered). */
@@ -172,9 +179,10 @@ export function createClientCredentialsClient(
   };
 
   // A token another caller or process obtained that is good enough to use instead of requesting.
-  const acceptable = (tokenSet: TokenSet | undefined, minIssuedAt: number): tokenSet is TokenSet =>
+  const acceptable = (tokenSet: TokenSet | undefined, want: Wanted): tokenSet is TokenSet =>
     tokenSet !== undefined &&
-    tokenSet.issuedAt >= minIssuedAt &&
+    tokenSet.accessToken !== want.replacing &&
+    tokenSet.issuedAt >= want.issuedSince &&
     now() < tokenSet.expiresAt - skewFor(tokenSet);
 
   const requestWithRetry = async (t: Target, lock: StoreLock): Promise<TokenSet> => {
@@ -221,7 +229,7 @@ export function createClientCredentialsClient(
   };
 
   // Cross-process single flight: the lock holder requests, the others wait for its token.
-  const refresh = async (t: Target, minIssuedAt: number): Promise<TokenSet> => {
+  const refresh = async (t: Target, want: Wanted): Promise<TokenSet> => {
     let poll = FIRST_POLL;
     for (;;) {
       if (closing.signal.aborted) throw new TokenClientClosedError();
@@ -229,7 +237,7 @@ export function createClientCredentialsClient(
       if (lock) {
         try {
           const stored = await store.get(t.key);
-          if (acceptable(stored, minIssuedAt)) return remember(t, stored);
+          if (acceptable(stored, want)) return remember(t, stored);
           const tokenSet = await requestWithRetry(t, lock);
           await store.set(t.key, tokenSet, tokenSet.expiresAt - now() - skewFor(tokenSet));
           return remember(t, tokenSet);
@@ -240,19 +248,16 @@ export function createClientCredentialsClient(
       await sleep(poll, closing.signal);
       poll = Math.min(poll * 2, MAX_POLL);
       const stored = await store.get(t.key);
-      if (acceptable(stored, minIssuedAt)) return remember(t, stored);
+      if (acceptable(stored, want)) return remember(t, stored);
     }
   };
 
-  const load = async (t: Target, minIssuedAt: number | undefined): Promise<TokenSet> => {
-    if (minIssuedAt === undefined) {
+  const load = async (t: Target, want: Wanted | undefined): Promise<TokenSet> => {
+    if (want === undefined) {
       const stored = await store.get(t.key);
-      if (stored && now() < stored.expiresAt) {
-        remember(t, stored);
-        return stored;
-      }
+      if (stored && now() < stored.expiresAt) return remember(t, stored);
     }
-    return refresh(t, minIssuedAt ?? 0);
+    return refresh(t, want ?? { issuedSince: 0, replacing: undefined });
   };
 
   const singleFlight = (t: Target, run: () => Promise<TokenSet>): Promise<TokenSet> => {
@@ -264,8 +269,8 @@ export function createClientCredentialsClient(
   };
 
   const refreshInBackground = (t: Target, entry: Entry) => {
-    const minIssuedAt = entry.tokenSet.issuedAt + 1;
-    singleFlight(t, () => refresh(t, minIssuedAt)).catch((error: unknown) => {
+    const want = { issuedSince: entry.tokenSet.issuedAt, replacing: entry.tokenSet.accessToken };
+    singleFlight(t, () => refresh(t, want)).catch((error: unknown) => {
       const hinted = error instanceof TokenEndpointError ? (error.retryAfter ?? 0) : 0;
       entry.retryAt = now() + Math.max(hinted, retry.maxDelay);
       emit({ type: "refresh_failed", key: t.tokenKey, error, expiresAt: entry.tokenSet.expiresAt });
@@ -276,8 +281,8 @@ export function createClientCredentialsClient(
     if (closing.signal.aborted) throw new TokenClientClosedError();
     const t = target(request);
     const at = now();
-    const entry = request.forceRefresh ? undefined : local.get(t.key);
-    if (entry && at < entry.tokenSet.expiresAt) {
+    const entry = local.get(t.key);
+    if (entry && at < entry.tokenSet.expiresAt && !request.forceRefresh) {
       counters.cacheHits++;
       if (at >= entry.refreshAt && at >= entry.retryAt && !flights.has(t.key)) {
         refreshInBackground(t, entry);
@@ -285,7 +290,10 @@ export function createClientCredentialsClient(
       return entry.tokenSet;
     }
     counters.cacheMisses++;
-    return singleFlight(t, () => load(t, request.forceRefresh ? at : undefined));
+    const want = request.forceRefresh
+      ? { issuedSince: at, replacing: entry?.tokenSet.accessToken }
+      : undefined;
+    return singleFlight(t, () => load(t, want));
   };
 
   return {
