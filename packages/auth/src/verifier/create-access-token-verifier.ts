@@ -1,15 +1,39 @@
+import { AuthError, InvalidTokenError } from "../errors.js";
 import { parseAuthorizationHeader } from "../http.js";
+import { type SigningKey, verifySignature } from "./algorithms.js";
+import { checkClaims, checkTimes, checkType } from "./claims.js";
+import { type ParsedJws, parseCompactJws } from "./compact-jws.js";
+import { createKeyStore } from "./key-store.js";
 import { resolveVerifierOptions } from "./resolve-options.js";
+import { TokenCache } from "./token-cache.js";
 import type {
   AccessTokenClaims,
   AccessTokenVerifier,
   AccessTokenVerifierOptions,
-  VerifierHealth,
+  VerifierEvent,
 } from "./types.js";
+
+// Verified claims are shared between callers through the cache, so nobody may change them.
+function deepFreeze<T>(value: T): T {
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const item = pending.pop();
+    if (typeof item === "object" && item !== null && !Object.isFrozen(item)) {
+      Object.freeze(item);
+      for (const child of Object.values(item)) pending.push(child);
+    }
+  }
+  return value;
+}
 
 /**
  * Builds an access-token verifier. Build it once per process and share it: it holds the JWKS key
  * store and the verified-token cache.
+ *
+ * Checks, in order: token size and compact-JWS syntax; header (`alg` in the allow-list, no `crit`,
+ * no `b64: false`, `typ`); key by `kid` from the JWKS only (keys named by the token itself are never
+ * used); signature; claims (`iss`, `aud`, `exp`, `nbf`, `iat`, required claims, validators).
+ * Returned claims are frozen.
  *
  * @example
  * ```ts
@@ -19,24 +43,103 @@ import type {
  * });
  * await verifier.warmUp();
  * const claims = await verifier.authenticate(request.headers.get("authorization"));
+ * requireScopes(claims, ["read:items"]);
  * ```
  */
 export function createAccessTokenVerifier(
   options: AccessTokenVerifierOptions,
 ): AccessTokenVerifier {
-  resolveVerifierOptions(options);
-  const notReady = (): never => {
-    throw new Error("createAccessTokenVerifier: verification is not implemented yet");
+  const resolved = resolveVerifierOptions(options);
+  const { now, onEvent } = resolved;
+  const emit = (event: VerifierEvent): void => {
+    if (onEvent === undefined) return;
+    try {
+      onEvent(event);
+    } catch {
+      // An observer must not change the outcome of a verification.
+    }
   };
-  const health = (): VerifierHealth => ({ state: "down", keys: 0, lastRefreshAt: null });
+  const cache = resolved.tokenCacheSize > 0 ? new TokenCache(resolved.tokenCacheSize) : undefined;
+  const store = createKeyStore(resolved, emit, () => cache?.dropRetired());
+
+  function fromCache(token: string, at: number): AccessTokenClaims | undefined {
+    const hit = cache?.get(token);
+    if (hit === undefined) return undefined;
+    if (at >= store.usableUntil()) return undefined;
+    if (at >= store.freshUntil()) store.refreshIfDue(at);
+    try {
+      checkTimes(hit.claims, at / 1000, resolved);
+    } catch (error) {
+      cache?.delete(token);
+      throw error;
+    }
+    return hit.claims;
+  }
+
+  function finish(token: string, jws: ParsedJws, keys: readonly SigningKey[]): AccessTokenClaims {
+    const alg = jws.header.alg;
+    let verifiedBy: SigningKey | undefined;
+    for (const key of keys) {
+      const input = key.inputs.get(alg);
+      if (input !== undefined && verifySignature(alg, input, jws.signingInput, jws.signature)) {
+        verifiedBy = key;
+        break;
+      }
+    }
+    if (verifiedBy === undefined) throw new InvalidTokenError("signature");
+    const claims = deepFreeze(
+      checkClaims(jws.payload, jws.header, store.issuer(), now() / 1000, resolved),
+    );
+    cache?.set(token, { claims, key: verifiedBy });
+    emit({ type: "token_verified", cached: false });
+    return claims;
+  }
+
+  function reject(error: unknown): never {
+    if (error instanceof AuthError) {
+      emit({
+        type: "token_rejected",
+        code: error.code,
+        reason: error instanceof InvalidTokenError ? error.reason : undefined,
+      });
+    }
+    throw error;
+  }
+
+  function verify(token: string): Promise<AccessTokenClaims> {
+    try {
+      const at = now();
+      const cached = typeof token === "string" ? fromCache(token, at) : undefined;
+      if (cached !== undefined) {
+        emit({ type: "token_verified", cached: true });
+        return Promise.resolve(cached);
+      }
+      const jws = parseCompactJws(token, resolved.maxTokenLength, resolved.algorithms);
+      checkType(jws.header, resolved.strict);
+      const keys = store.candidates(jws.header.kid, jws.header.alg);
+      if (Array.isArray(keys)) return Promise.resolve(finish(token, jws, keys));
+      return (keys as Promise<readonly SigningKey[]>)
+        .then((found) => finish(token, jws, found))
+        .catch(reject);
+    } catch (error) {
+      return Promise.reject(error).catch(reject);
+    }
+  }
+
   return {
-    verify: async (_token: string): Promise<AccessTokenClaims> => notReady(),
-    authenticate: async (authorization) => {
-      parseAuthorizationHeader(authorization);
-      return notReady();
+    verify,
+    authenticate(authorization) {
+      try {
+        return verify(parseAuthorizationHeader(authorization));
+      } catch (error) {
+        return Promise.reject(error).catch(reject);
+      }
     },
-    warmUp: async () => health(),
-    health,
-    close: () => {},
+    async warmUp() {
+      await store.warmUp();
+      return store.health();
+    },
+    health: () => store.health(),
+    close: () => store.close(),
   };
 }

@@ -1,0 +1,71 @@
+import { InvalidTokenError } from "../errors.js";
+import type { AccessTokenHeader } from "./types.js";
+
+/** A compact JWS split into its parts; nothing in it is verified yet. */
+export interface ParsedJws {
+  header: AccessTokenHeader;
+  payload: Record<string, unknown>;
+  /** `base64url(header) "." base64url(payload)`, the bytes the signature covers. */
+  signingInput: Buffer;
+  signature: Buffer;
+}
+
+// Three non-empty base64url segments: no padding, no `+`/`/`, no whitespace. A JWE has five.
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+// base64url text of length 4n+1 cannot come from any byte string.
+function decodeSegment(segment: string): Buffer {
+  if (segment.length % 4 === 1) throw new InvalidTokenError("malformed");
+  return Buffer.from(segment, "base64url");
+}
+
+function parseJsonObject(bytes: Buffer): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(bytes.toString("utf8"));
+  } catch (cause) {
+    throw new InvalidTokenError("malformed", { cause });
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new InvalidTokenError("malformed");
+  }
+  return value as Record<string, unknown>;
+}
+
+/**
+ * Splits and decodes a compact JWS strictly, and checks the header before any key or crypto is
+ * touched: `alg` in the allow-list, no `crit` (this verifier understands no extension), no
+ * `b64: false`. Keys the token names itself (`jwk`, `jku`, `x5u`, `x5c`) are never read.
+ */
+export function parseCompactJws(
+  token: unknown,
+  maxLength: number,
+  algorithms: ReadonlySet<string>,
+): ParsedJws {
+  if (typeof token !== "string" || token.length > maxLength || !COMPACT_JWS.test(token)) {
+    throw new InvalidTokenError("malformed");
+  }
+  const firstDot = token.indexOf(".");
+  const secondDot = token.indexOf(".", firstDot + 1);
+  const header = parseJsonObject(decodeSegment(token.slice(0, firstDot)));
+
+  const { alg } = header;
+  if (typeof alg !== "string" || !algorithms.has(alg)) throw new InvalidTokenError("algorithm");
+  if (header.crit !== undefined) throw new InvalidTokenError("header");
+  if (header.b64 !== undefined && header.b64 !== true) throw new InvalidTokenError("header");
+  if (header.kid !== undefined && typeof header.kid !== "string") {
+    throw new InvalidTokenError("malformed");
+  }
+  if (header.typ !== undefined && typeof header.typ !== "string") {
+    throw new InvalidTokenError("type");
+  }
+
+  const payload = parseJsonObject(decodeSegment(token.slice(firstDot + 1, secondDot)));
+  const signature = decodeSegment(token.slice(secondDot + 1));
+  return {
+    header: header as AccessTokenHeader,
+    payload,
+    signingInput: Buffer.from(token.slice(0, secondDot), "latin1"),
+    signature,
+  };
+}
