@@ -1,0 +1,49 @@
+import { TRPCClientError } from "@trpc/client";
+import { describe, expect, it } from "vitest";
+import { describeProblem } from "./describe-problem";
+import { WebEnvError } from "./env";
+
+const context = {
+  apiUrl: "http://127.0.0.1:4000/trpc",
+  issuer: "http://127.0.0.1:4400/",
+  clientId: "dev-writer",
+  audience: "https://api.example.local",
+};
+
+function apiError(httpStatus: number, code: string) {
+  return TRPCClientError.from({
+    error: { code: -32000, message: "refused", data: { code, httpStatus } },
+  });
+}
+
+describe("describeProblem", () => {
+  it("lists each bad variable for a configuration error", () => {
+    const problem = describeProblem(new WebEnvError(["CLIENT_SECRET is required"]));
+    expect(problem.kind).toBe("config");
+    expect(problem.checks).toContain("CLIENT_SECRET is required");
+  });
+
+  it("explains an API that does not answer, pointing at API_URL", () => {
+    const refused = new TypeError("fetch failed", {
+      cause: Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }),
+    });
+    const problem = describeProblem(TRPCClientError.from(refused), context);
+    expect(problem.kind).toBe("api-unreachable");
+    expect(problem.checks.join(" ")).toContain(context.apiUrl);
+  });
+
+  it("tells an API without keys (503) from a token the API rejects (401)", () => {
+    expect(describeProblem(apiError(503, "SERVICE_UNAVAILABLE"), context).kind).toBe(
+      "api-keys-unavailable",
+    );
+    const rejected = describeProblem(apiError(401, "UNAUTHORIZED"), context);
+    expect(rejected.kind).toBe("token-rejected");
+    expect(rejected.checks.join(" ")).toContain(context.audience);
+  });
+
+  it("treats anything else as unexpected, without quoting its message", () => {
+    const problem = describeProblem(new Error("secret-looking detail"), context);
+    expect(problem.kind).toBe("unexpected");
+    expect(JSON.stringify(problem)).not.toContain("secret-looking detail");
+  });
+});

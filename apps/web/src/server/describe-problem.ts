@@ -1,0 +1,173 @@
+import "server-only";
+import { WebEnvError } from "./env";
+
+export type ProblemKind =
+  | "config"
+  | "issuer-unreachable"
+  | "issuer-rejected"
+  | "api-unreachable"
+  | "api-keys-unavailable"
+  | "token-rejected"
+  | "unexpected";
+
+/** What went wrong, in words for the person looking at the page, and what to check. */
+export interface Problem {
+  readonly kind: ProblemKind;
+  readonly title: string;
+  readonly summary: string;
+  readonly checks: readonly string[];
+}
+
+/** Where the checks point; only addresses and the client id, never a secret. */
+export interface ProblemContext {
+  readonly apiUrl?: string | undefined;
+  readonly issuer?: string | undefined;
+  readonly clientId?: string | undefined;
+  readonly audience?: string | undefined;
+}
+
+interface CodedError extends Error {
+  code: string;
+}
+
+const oauthRefusals = new Set([
+  "invalid_client",
+  "unauthorized_client",
+  "access_denied",
+  "invalid_scope",
+  "invalid_grant",
+  "invalid_request",
+  "invalid_target",
+]);
+
+/** Walks `cause` links (bounded: a cycle must not hang a render). */
+function* causes(error: unknown): Generator<unknown> {
+  let current = error;
+  for (let depth = 0; depth < 8 && current !== undefined && current !== null; depth++) {
+    yield current;
+    current = (current as { cause?: unknown }).cause;
+  }
+}
+
+function findByCode(error: unknown, prefix: string): CodedError | undefined {
+  for (const item of causes(error)) {
+    const code = (item as { code?: unknown }).code;
+    if (item instanceof Error && typeof code === "string" && code.startsWith(prefix)) {
+      return item as CodedError;
+    }
+  }
+  return undefined;
+}
+
+function httpStatusOf(error: unknown): number | undefined {
+  for (const item of causes(error)) {
+    const status = (item as { data?: { httpStatus?: unknown } }).data?.httpStatus;
+    if (typeof status === "number") return status;
+  }
+  return undefined;
+}
+
+function isTrpcClientError(error: unknown): boolean {
+  return error instanceof Error && error.name === "TRPCClientError";
+}
+
+const at = (label: string, value: string | undefined) => (value ? `${label} ${value}` : label);
+
+/**
+ * Turns a failure while loading a page into an explanation. Matches on stable error codes and
+ * HTTP statuses only: messages may change, and a message is never shown.
+ */
+export function describeProblem(error: unknown, context: ProblemContext = {}): Problem {
+  if (error instanceof WebEnvError) {
+    return {
+      kind: "config",
+      title: "The web app is not configured correctly",
+      summary: "Some environment variables are missing or malformed, so no API call was made.",
+      checks: [
+        ...error.problems,
+        "Set them in the environment of the web server (or apps/web/.env.local) and restart it.",
+      ],
+    };
+  }
+
+  const tokenError = findByCode(error, "ERR_TOKEN_");
+  if (tokenError) {
+    const oauthError = (tokenError as { error?: unknown }).error;
+    if (
+      tokenError.code === "ERR_TOKEN_ENDPOINT" &&
+      typeof oauthError === "string" &&
+      oauthRefusals.has(oauthError)
+    ) {
+      return {
+        kind: "issuer-rejected",
+        title: "The authorization server refused to issue a token",
+        summary: `It answered "${oauthError}" to the client-credentials request, so the API was not called.`,
+        checks: [
+          `CLIENT_ID (${context.clientId ?? "unset"}) and CLIENT_SECRET belong to a client registered at the authorization server.`,
+          `That client is allowed to request tokens for the audience ${context.audience ?? "AUDIENCE"}.`,
+          "In development, the seeded clients are dev-writer and dev-reader (see apps/issuer).",
+        ],
+      };
+    }
+    return {
+      kind: "issuer-unreachable",
+      title: "The authorization server cannot be reached",
+      summary:
+        "No access token could be obtained, so the API was not called. Cached tokens are used while they are valid; this one had run out or never existed.",
+      checks: [
+        at("The issuer is running and answers at", context.issuer),
+        "ISSUER_BASE_URL (or TOKEN_ENDPOINT) points at it; in development start it with `pnpm --filter @repo/issuer dev`.",
+        "Reload this page once it is back; nothing needs restarting here.",
+      ],
+    };
+  }
+
+  if (isTrpcClientError(error)) {
+    const status = httpStatusOf(error);
+    if (status === 503) {
+      return {
+        kind: "api-keys-unavailable",
+        title: "The API cannot verify tokens right now",
+        summary:
+          "The API is running but has no usable signing keys: it could not fetch the authorization server's JWKS.",
+        checks: [
+          "The authorization server is running and reachable from the API.",
+          "The API's ISSUER_BASE_URL (or JWKS_URI) is correct; its /readyz answers 200 once keys are loaded.",
+          "Reload this page once it is back.",
+        ],
+      };
+    }
+    if (status === 401) {
+      return {
+        kind: "token-rejected",
+        title: "The API rejected this app's access token",
+        summary: "A fresh token was requested and tried once more; the API rejected that one too.",
+        checks: [
+          `AUDIENCE here (${context.audience ?? "unset"}) matches the API's AUDIENCE.`,
+          "The web app and the API trust the same authorization server (ISSUER_BASE_URL).",
+          "The clocks of this machine, the API and the authorization server agree.",
+        ],
+      };
+    }
+    if (status === undefined) {
+      return {
+        kind: "api-unreachable",
+        title: "The API cannot be reached",
+        summary:
+          "The request to the API got no usable answer: refused, reset or not a tRPC response.",
+        checks: [
+          at("The API is running and answers at", context.apiUrl),
+          "API_URL is the API's tRPC endpoint (it ends in /trpc); in development start it with `pnpm --filter @repo/api dev`.",
+          "Reload this page once it is back; nothing needs restarting here.",
+        ],
+      };
+    }
+  }
+
+  return {
+    kind: "unexpected",
+    title: "Something unexpected went wrong",
+    summary: "The page could not be built. Details are in the web server's log.",
+    checks: ["Reload the page. If it keeps happening, read the web server's log."],
+  };
+}

@@ -1,0 +1,65 @@
+import { describe, expect, it } from "vitest";
+import { parseWebEnv, WebEnvError } from "./env";
+
+function problemsOf(source: Record<string, string | undefined>): readonly string[] {
+  try {
+    parseWebEnv(source);
+  } catch (error) {
+    if (error instanceof WebEnvError) return error.problems;
+    throw error;
+  }
+  throw new Error("expected the environment to be rejected");
+}
+
+describe("parseWebEnv", () => {
+  it("defaults to the dev issuer, the local API and the seeded writer client in development", () => {
+    expect(parseWebEnv({})).toEqual({
+      API_URL: "http://127.0.0.1:4000/trpc",
+      ISSUER_BASE_URL: "http://127.0.0.1:4400/",
+      TOKEN_ENDPOINT: undefined,
+      CLIENT_ID: "dev-writer",
+      CLIENT_SECRET: "dev-writer-secret",
+      AUDIENCE: "https://api.example.local",
+      REDIS_URL: undefined,
+    });
+  });
+
+  it("treats empty values as unset", () => {
+    expect(parseWebEnv({ API_URL: "", CLIENT_ID: "  " }).CLIENT_ID).toBe("dev-writer");
+  });
+
+  it("uses TOKEN_ENDPOINT alone when it is given, without the default issuer", () => {
+    const env = parseWebEnv({ TOKEN_ENDPOINT: "https://tenant.example/oauth/token" });
+    expect(env.TOKEN_ENDPOINT).toBe("https://tenant.example/oauth/token");
+    expect(env.ISSUER_BASE_URL).toBeUndefined();
+  });
+
+  it("requires real credentials in production instead of the published dev ones", () => {
+    expect(problemsOf({ NODE_ENV: "production" })).toEqual([
+      "CLIENT_ID is required",
+      "CLIENT_SECRET is required",
+    ]);
+  });
+
+  it("names every malformed variable and never echoes a value", () => {
+    const problems = problemsOf({
+      API_URL: "not a url",
+      ISSUER_BASE_URL: "ftp://issuer.example",
+      REDIS_URL: "http://redis.example",
+      CLIENT_SECRET: "s3cr3t-value",
+    });
+    expect(problems.map((problem) => problem.split(" ")[0])).toEqual([
+      "API_URL",
+      "ISSUER_BASE_URL",
+      "REDIS_URL",
+    ]);
+    expect(problems.join(" ")).not.toContain("s3cr3t-value");
+    expect(problems.join(" ")).not.toContain("not a url");
+  });
+
+  it("accepts a rediss:// store URL", () => {
+    expect(parseWebEnv({ REDIS_URL: "rediss://cache.example:6380/0" }).REDIS_URL).toBe(
+      "rediss://cache.example:6380/0",
+    );
+  });
+});

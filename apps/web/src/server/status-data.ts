@@ -1,0 +1,95 @@
+import "server-only";
+import type { AppRouter } from "@repo/api";
+import type { TokenClientStats } from "@repo/auth";
+import type { inferRouterOutputs } from "@trpc/server";
+import { scopeList } from "../lib/scopes";
+import type { ApiCall } from "./api-call-log";
+import { getApiCallLog, getPublicApiClient } from "./api-client";
+import { describeProblem, type Problem } from "./describe-problem";
+import { getWebEnv } from "./env";
+import { logFailure, problemContext } from "./home-data";
+import { getTokenClient, getTokenEventLog } from "./token-client";
+import { previewToken, type TokenPreview } from "./token-preview";
+
+export type Health = inferRouterOutputs<AppRouter>["health"];
+
+export type TokenState =
+  | {
+      readonly ok: true;
+      /** Whether this render was served from the cache (no token request was needed for it). */
+      readonly fromCache: boolean;
+      readonly issuedAt: number;
+      readonly expiresAt: number;
+      readonly scopes: readonly string[];
+      readonly preview: TokenPreview | undefined;
+    }
+  | { readonly ok: false; readonly problem: Problem };
+
+export type StatusData =
+  | { readonly ok: false; readonly problem: Problem }
+  | {
+      readonly ok: true;
+      readonly clientId: string;
+      readonly audience: string;
+      readonly token: TokenState;
+      readonly stats: TokenClientStats;
+      readonly events: readonly { at: number; type: string }[];
+      readonly health: { ok: true; value: Health } | { ok: false; problem: Problem };
+      readonly calls: readonly ApiCall[];
+      readonly since: number;
+    };
+
+async function loadToken(): Promise<TokenState> {
+  const tokens = getTokenClient();
+  try {
+    const cached = await tokens.peekTokenSet();
+    const set = cached ?? (await tokens.getTokenSet());
+    return {
+      ok: true,
+      fromCache: cached !== undefined,
+      issuedAt: set.issuedAt,
+      expiresAt: set.expiresAt,
+      scopes: scopeList(set.scope),
+      preview: previewToken(set.accessToken),
+    };
+  } catch (error) {
+    const problem = describeProblem(error, problemContext());
+    logFailure("status:token", problem, error);
+    return { ok: false, problem };
+  }
+}
+
+async function loadHealth(): Promise<
+  { ok: true; value: Health } | { ok: false; problem: Problem }
+> {
+  try {
+    return { ok: true, value: await getPublicApiClient().health.query() };
+  } catch (error) {
+    const problem = describeProblem(error, problemContext());
+    logFailure("status:health", problem, error);
+    return { ok: false, problem };
+  }
+}
+
+/** What `/status` shows. Token state and API health are loaded independently: one can be down. */
+export async function loadStatus(): Promise<StatusData> {
+  let env: ReturnType<typeof getWebEnv>;
+  try {
+    env = getWebEnv();
+  } catch (error) {
+    return { ok: false, problem: describeProblem(error) };
+  }
+  const [token, health] = await Promise.all([loadToken(), loadHealth()]);
+  const events = getTokenEventLog();
+  return {
+    ok: true,
+    clientId: env.CLIENT_ID,
+    audience: env.AUDIENCE,
+    token,
+    stats: getTokenClient().stats(),
+    events: events.recent().map(({ at, event }) => ({ at, type: event.type })),
+    health,
+    calls: getApiCallLog().recent(),
+    since: events.startedAt,
+  };
+}

@@ -1,0 +1,171 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseEnv, startApiServer } from "@repo/api";
+import { startIssuer } from "@repo/issuer";
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchBrowser, screenshot } from "./browser";
+import { assertProductionBuild, type NextServer, startNextServer } from "./next-server";
+
+const audience = "https://api.example.local";
+
+type Issuer = Awaited<ReturnType<typeof startIssuer>>;
+type Api = Awaited<ReturnType<typeof startApiServer>>;
+
+let keysDir: string;
+let issuer: Issuer;
+let api: Api;
+let writer: NextServer;
+let reader: NextServer;
+let browser: Awaited<ReturnType<typeof launchBrowser>>;
+
+function startApi(port = 0): Promise<Api> {
+  const env = parseEnv({
+    ISSUER_BASE_URL: issuer.issuer,
+    AUDIENCE: audience,
+    HOST: "127.0.0.1",
+    PORT: String(port),
+    LOG_LEVEL: "silent",
+  });
+  if (!env.ok) throw new Error(env.message);
+  return startApiServer(env.config);
+}
+
+function webEnv(clientId: string): Record<string, string> {
+  return {
+    API_URL: api.trpcUrl,
+    ISSUER_BASE_URL: issuer.issuer,
+    CLIENT_ID: clientId,
+    CLIENT_SECRET: `${clientId}-secret`,
+    AUDIENCE: audience,
+  };
+}
+
+async function open(server: NextServer, path: string): Promise<Page> {
+  const page = await browser.newPage();
+  const response = await page.goto(`${server.url}${path}`);
+  expect(response?.status()).toBe(200);
+  return page;
+}
+
+beforeAll(async () => {
+  assertProductionBuild();
+  keysDir = mkdtempSync(join(tmpdir(), "web-e2e-keys-"));
+  issuer = await startIssuer({ port: 0, keysDir, quiet: true });
+  api = await startApi();
+  [writer, reader, browser] = await Promise.all([
+    startNextServer(webEnv("dev-writer")),
+    startNextServer(webEnv("dev-reader")),
+    launchBrowser(),
+  ]);
+});
+
+afterAll(async () => {
+  await Promise.allSettled([browser?.close(), writer?.close(), reader?.close()]);
+  await Promise.allSettled([api?.close(), issuer?.close()]);
+  if (keysDir) rmSync(keysDir, { recursive: true, force: true });
+});
+
+describe("as dev-writer", () => {
+  it("/ shows who the API sees, the scopes and the item list", async () => {
+    const page = await open(writer, "/");
+    const whoami = page.getByTestId("whoami");
+    await expect.poll(() => whoami.getByTestId("client-id").textContent()).toBe("dev-writer");
+    expect(await whoami.getByTestId("scopes").textContent()).toContain("write:items");
+    expect(await page.getByTestId("expiry-countdown").textContent()).toMatch(
+      /^in (\d+h )?\d+m \d{2}s$/,
+    );
+    expect(await page.getByText("No items yet").count()).toBe(1);
+    expect(await page.getByTestId("permissions").textContent()).toContain("read:items");
+    await screenshot(page, "home-writer");
+    await page.close();
+  });
+
+  it("creating an item through the form shows it in the list", async () => {
+    const page = await open(writer, "/");
+    await page.getByLabel("New item").fill("Rotate signing keys");
+    await page.getByRole("button", { name: "Create item" }).click();
+    await expect
+      .poll(() => page.getByTestId("create-result").textContent())
+      .toBe("Created “Rotate signing keys”.");
+    await expect
+      .poll(() => page.getByTestId("item-list").textContent())
+      .toContain("Rotate signing keys");
+    await screenshot(page, "home-writer-created");
+
+    await page.reload();
+    expect(await page.getByTestId("item-list").textContent()).toContain("Rotate signing keys");
+    await page.close();
+  });
+
+  it("a name the API rejects shows its 400 inline and keeps the draft", async () => {
+    const page = await open(writer, "/");
+    const tooLong = "x".repeat(101);
+    await page.getByLabel("New item").fill(tooLong);
+    await page.getByRole("button", { name: "Create item" }).click();
+    await expect
+      .poll(() => page.getByTestId("create-result").textContent())
+      .toContain("1 to 100 characters");
+    expect(await page.getByLabel("New item").inputValue()).toBe(tooLong);
+    await page.close();
+  });
+
+  it("/status shows the cached token, the API's key store and a latency chart", async () => {
+    const page = await open(writer, "/status");
+    expect(await page.getByTestId("token-card").textContent()).toContain("cached");
+    expect(await page.getByTestId("store-kind").textContent()).toBe("memory store");
+    expect(Number(await page.getByTestId("token-requests").textContent())).toBeGreaterThanOrEqual(
+      1,
+    );
+    expect(await page.getByTestId("jwks-state").textContent()).toBe("fresh");
+    const chart = page.getByTestId("latency-chart");
+    expect(await chart.isVisible()).toBe(true);
+    expect(await chart.getByTestId("latency-bar").count()).toBeGreaterThanOrEqual(3);
+    await screenshot(page, "status-writer");
+    await page.close();
+  });
+
+  it("no page carries the client secret or an access token", async () => {
+    for (const path of ["/", "/status"]) {
+      const html = await (await fetch(`${writer.url}${path}`)).text();
+      expect(html).toContain("dev-writer");
+      expect(html).not.toContain("dev-writer-secret");
+      // Every JWT starts with a base64url-encoded JSON object: `{"` → `eyJ`.
+      expect(html).not.toMatch(/eyJ[\w-]+\.eyJ[\w-]+\./);
+    }
+  });
+
+  it("with the API stopped, / explains what to check, and recovers on reload", async () => {
+    const { port } = api;
+    await api.close();
+    const page = await open(writer, "/");
+    const problem = page.getByTestId("problem");
+    expect(await problem.getAttribute("data-kind")).toBe("api-unreachable");
+    expect(await problem.textContent()).toContain("The API cannot be reached");
+    expect(await problem.textContent()).toContain(webEnv("dev-writer").API_URL);
+    expect(await page.content()).not.toMatch(/at \S+ \(|ECONNREFUSED/);
+    await screenshot(page, "home-api-down");
+
+    api = await startApi(port);
+    await page.reload();
+    await expect.poll(() => page.getByTestId("client-id").textContent()).toBe("dev-writer");
+    await page.close();
+  });
+});
+
+describe("as dev-reader", () => {
+  it("the list loads but the form shows the API's 403 and the scope it needs", async () => {
+    const page = await open(reader, "/");
+    await expect.poll(() => page.getByTestId("client-id").textContent()).toBe("dev-reader");
+    expect(await page.getByText("this app does not hold it").count()).toBe(1);
+    await page.getByLabel("New item").fill("Not allowed");
+    await page.getByRole("button", { name: "Create item" }).click();
+    const result = page.getByTestId("create-result");
+    await expect.poll(() => result.textContent()).toContain("403 insufficient_scope");
+    expect(await result.textContent()).toContain("write:items");
+    expect(await result.textContent()).toContain("read:items");
+    await screenshot(page, "home-reader-forbidden");
+    await page.close();
+  });
+});
