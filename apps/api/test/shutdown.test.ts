@@ -1,0 +1,68 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createMemoryItemStore, type ItemStore } from "../src/item-store.js";
+import { type KeyServer, startKeyServer } from "./fixtures/key-server.js";
+import { AUDIENCE, createSigner, m2mClaims, type Signer } from "./fixtures/signer.js";
+import { callTrpc, startTestApi } from "./fixtures/test-api.js";
+
+let signer: Signer;
+let keys: KeyServer;
+
+beforeAll(async () => {
+  signer = await createSigner();
+  keys = await startKeyServer(() => [signer.publicJwk]);
+});
+afterAll(() => keys.close());
+
+/** An item store whose writes wait until released, to hold a request in flight. */
+function gatedStore() {
+  const memory = createMemoryItemStore();
+  let entered!: () => void;
+  let release!: () => void;
+  const inside = new Promise<void>((resolve) => {
+    entered = resolve;
+  });
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const store: ItemStore = {
+    list: () => memory.list(),
+    async create(input) {
+      entered();
+      await gate;
+      return memory.create(input);
+    },
+  };
+  return { store, inside, release };
+}
+
+describe("graceful shutdown", () => {
+  it("stops accepting, finishes the request in flight, then resolves", async () => {
+    const gated = gatedStore();
+    const { api } = await startTestApi(
+      { ISSUER_BASE_URL: keys.issuer, AUDIENCE },
+      { items: gated.store },
+    );
+    const authorization = `Bearer ${await signer.sign(m2mClaims(keys.issuer, { scope: "write:items" }))}`;
+
+    const inFlight = callTrpc(api, "items.create", {
+      authorization,
+      method: "POST",
+      input: { name: "in flight" },
+    });
+    await gated.inside;
+
+    let closed = false;
+    const closing = api.close().then(() => {
+      closed = true;
+    });
+    await expect(fetch(`${api.url}/healthz`)).rejects.toThrow();
+    expect(closed).toBe(false);
+
+    gated.release();
+    const answer = await inFlight;
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ result: { data: { name: "in flight" } } });
+    await closing;
+    expect(closed).toBe(true);
+  });
+});
