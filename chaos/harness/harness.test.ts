@@ -90,7 +90,7 @@ describe("child app", () => {
       name: "echo",
       args: [
         "-e",
-        "console.log('ready'); process.on('SIGTERM', () => { console.log('bye'); process.exit(3); }); setInterval(() => {}, 1000);",
+        "process.on('SIGTERM', () => { console.log('bye'); process.exit(3); }); setInterval(() => {}, 1000); console.log('ready');",
       ],
     });
     defer(() => app.stop("SIGKILL"));

@@ -59,3 +59,21 @@ export function startLoad(call: () => Promise<string>, concurrency = 4): LoadRun
     },
   };
 }
+
+/** Runs `task` over `items` with at most `concurrency` at a time; results keep the input order. */
+export async function mapConcurrent<T, R>(
+  items: readonly T[],
+  concurrency: number,
+  task: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await task(items[index] as T, index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  return results;
+}

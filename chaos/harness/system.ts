@@ -1,0 +1,97 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  type ClientCredentialsClientOptions,
+  createClientCredentialsClient,
+  type TokenClientEvent,
+} from "@repo/auth";
+import { type RunningIssuer, startIssuer } from "@repo/issuer";
+import { type ApiApp, type KeyStoreTuning, startApiApp } from "./api-app.js";
+import { type FaultProxy, startFaultProxy } from "./fault-proxy.js";
+import { AUDIENCE, chaosTenant, WRITER } from "./tenant.js";
+
+export interface SystemOptions {
+  /** Access-token lifetime of the tenant's API, seconds. */
+  tokenLifetime: number;
+  tuning?: KeyStoreTuning;
+  /** A fixed API port (to restart it on the same address); random by default. */
+  apiPort?: number;
+}
+
+export interface ChaosSystem {
+  /** The authorization server (apps/issuer), in this process so keys can be rotated on cue. */
+  issuer: RunningIssuer;
+  /** Everything the API and the token clients send to the issuer goes through it. */
+  proxy: FaultProxy;
+  api: ApiApp;
+  keysDir: string;
+  jwksPath: string;
+  tokenPath: string;
+  /** Starts another API process against the same issuer (a restart). */
+  startApi(port?: number): Promise<ApiApp>;
+  /** A token client as the web app's server side builds it, pointed at the proxy. */
+  tokenClient(options?: Partial<ClientCredentialsClientOptions>): {
+    client: ReturnType<typeof createClientCredentialsClient>;
+    events: TokenClientEvent[];
+  };
+}
+
+/**
+ * Issuer (in this process, on a temporary keys folder) → fault proxy → API (built, as a child
+ * process). Everything is torn down through `defer`.
+ */
+export async function startSystem(
+  defer: (cleanup: () => unknown) => void,
+  options: SystemOptions,
+): Promise<ChaosSystem> {
+  const keysDir = await mkdtemp(join(tmpdir(), "chaos-keys-"));
+  defer(() => rm(keysDir, { recursive: true, force: true }));
+  const issuer = await startIssuer({
+    port: 0,
+    keysDir,
+    tenant: chaosTenant(options.tokenLifetime),
+    quiet: true,
+  });
+  defer(() => issuer.close());
+  const proxy = await startFaultProxy(issuer.issuer);
+  defer(() => proxy.close());
+  const jwksPath = new URL(issuer.jwksUri).pathname;
+  const tokenPath = new URL(issuer.tokenEndpoint).pathname;
+
+  const startApi = async (port = options.apiPort) => {
+    const api = await startApiApp({
+      issuer: issuer.issuer,
+      jwksUri: `${proxy.url}${jwksPath}`,
+      audience: AUDIENCE,
+      ...(port === undefined ? {} : { port }),
+      ...(options.tuning ? { tuning: options.tuning } : {}),
+    });
+    defer(() => api.stop("SIGKILL"));
+    return api;
+  };
+  const api = await startApi();
+
+  return {
+    issuer,
+    proxy,
+    api,
+    keysDir,
+    jwksPath,
+    tokenPath,
+    startApi,
+    tokenClient(overrides = {}) {
+      const events: TokenClientEvent[] = [];
+      const client = createClientCredentialsClient({
+        tokenEndpoint: `${proxy.url}${tokenPath}`,
+        clientId: WRITER.clientId,
+        clientSecret: WRITER.clientSecret,
+        audience: AUDIENCE,
+        onEvent: (event) => events.push(event),
+        ...overrides,
+      });
+      defer(() => client.close());
+      return { client, events };
+    },
+  };
+}

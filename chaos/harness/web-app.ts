@@ -1,0 +1,66 @@
+import { type ChildApp, spawnChildApp } from "./child-app.js";
+import { freePort } from "./free-port.js";
+import { repoRoot } from "./repo-root.js";
+import { waitFor } from "./wait-for.js";
+
+export interface WebAppOptions {
+  /** The API's tRPC endpoint (`…/trpc`). */
+  apiUrl: string;
+  tokenEndpoint: string;
+  clientId: string;
+  clientSecret: string;
+  audience: string;
+  redisUrl?: string;
+}
+
+export interface WebApp {
+  readonly url: string;
+  readonly process: ChildApp;
+  /** GET a page; resolves with its status and HTML. */
+  page(path: string): Promise<{ status: number; html: string }>;
+  stop(): Promise<void>;
+}
+
+/** Starts the production Next server of apps/web (`next start`, built by `pnpm build`). */
+export async function startWebApp(options: WebAppOptions): Promise<WebApp> {
+  const port = await freePort();
+  const env: Record<string, string> = {
+    API_URL: options.apiUrl,
+    TOKEN_ENDPOINT: options.tokenEndpoint,
+    CLIENT_ID: options.clientId,
+    CLIENT_SECRET: options.clientSecret,
+    AUDIENCE: options.audience,
+    ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}),
+  };
+  const app = spawnChildApp({
+    name: "web",
+    cwd: `${repoRoot}apps/web`,
+    args: [
+      "node_modules/next/dist/bin/next",
+      "start",
+      "--hostname",
+      "127.0.0.1",
+      "--port",
+      String(port),
+    ],
+    env,
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const page = async (path: string) => {
+    const response = await fetch(`${url}${path}`, { signal: AbortSignal.timeout(30_000) });
+    return { status: response.status, html: await response.text() };
+  };
+  await waitFor(async () => (await fetch(`${url}/status`)).status > 0, {
+    timeout: 60_000,
+    interval: 200,
+    message: `the web app on ${url}\n${app.tail()}`,
+  });
+  return {
+    url,
+    process: app,
+    page,
+    stop: async () => {
+      await app.stop("SIGTERM");
+    },
+  };
+}

@@ -1,0 +1,164 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { createForger } from "../harness/forge-token.js";
+import { type HostileRequest, hostileRequests } from "../harness/hostile-headers.js";
+import { createHttpClient, type HttpClient, trpcCall } from "../harness/http-client.js";
+import { mapConcurrent } from "../harness/load.js";
+import { type Sample, sumSamples } from "../harness/prometheus.js";
+import { startSystem } from "../harness/system.js";
+import { useTeardown } from "../harness/teardown.js";
+import { AUDIENCE, READER } from "../harness/tenant.js";
+
+const defer = useTeardown();
+
+const RUNS = 10_000;
+const CONCURRENCY = 12;
+const MiB = 1024 * 1024;
+
+const send = (http: HttpClient, apiUrl: string, request: HostileRequest) => {
+  const call =
+    request.procedure === "items.create"
+      ? trpcCall(apiUrl, "items.create", "mutation", { name: "hostile" })
+      : trpcCall(apiUrl, request.procedure);
+  const headers = { ...call.headers };
+  if (request.authorization !== undefined) headers.authorization = request.authorization;
+  return http.send({ method: call.method, url: call.url, headers, body: call.body });
+};
+
+const memory = async (metrics: () => Promise<Sample[]>) => {
+  const samples = await metrics();
+  return {
+    rss: sumSamples(samples, "process_resident_memory_bytes"),
+    heapUsed: sumSamples(samples, "nodejs_heap_size_used_bytes"),
+  };
+};
+
+describe("hostile input against the running API", () => {
+  it("answers 10 000 generated Authorization headers with 400/401/403 only and keeps its memory bounded", async () => {
+    const system = await startSystem(defer, {
+      tokenLifetime: 600,
+      tuning: { cacheMaxAge: 600, cooldown: 1, timeout: 2 },
+    });
+    const http = createHttpClient(CONCURRENCY);
+    defer(() => http.close());
+    const reader = await system.issuer.requestToken({
+      clientId: READER.clientId,
+      audience: AUDIENCE,
+    });
+    const validToken = reader.access_token;
+    const arbitrary = hostileRequests({
+      issuer: system.issuer.issuer,
+      audience: AUDIENCE,
+      validToken,
+    });
+    const seed = Number(process.env.CHAOS_SEED ?? Date.now() % 2 ** 31);
+    // A valid reader token calling the write procedure must be a 403, never a pass.
+    const forbidden: HostileRequest = {
+      authorization: `Bearer ${validToken}`,
+      procedure: "items.create",
+    };
+
+    // Warm-up so the baseline includes JIT code, socket pools and caches at their working size.
+    const warmUp = fc.sample(arbitrary, { numRuns: 1_000, seed: seed + 1 });
+    await mapConcurrent(warmUp, CONCURRENCY, (request) => send(http, system.api.url, request));
+    const before = await memory(system.api.metrics);
+
+    const requests = [
+      ...fc.sample(arbitrary, { numRuns: RUNS - 100, seed }),
+      ...Array(100).fill(forbidden),
+    ];
+    const answers = await mapConcurrent(requests, CONCURRENCY, async (request) => {
+      const answer = await send(http, system.api.url, request);
+      return { request, status: answer.status };
+    });
+    const after = await memory(system.api.metrics);
+
+    const statuses: Record<number, number> = {};
+    for (const { status } of answers) statuses[status] = (statuses[status] ?? 0) + 1;
+    const unexpected = answers
+      .filter(({ status }) => ![400, 401, 403].includes(status))
+      .slice(0, 5)
+      .map(({ request, status }) => ({
+        status,
+        ...request,
+        authorization: request.authorization?.slice(0, 120),
+      }));
+    console.info(
+      `hostile input: seed ${seed}, statuses ${JSON.stringify(statuses)}, RSS ${(before.rss / MiB).toFixed(1)} → ${(after.rss / MiB).toFixed(1)} MiB, heap used ${(after.heapUsed / MiB).toFixed(1)} MiB`,
+    );
+
+    expect(answers).toHaveLength(RUNS);
+    expect(unexpected, `seed ${seed}`).toEqual([]);
+    expect(statuses[400]).toBeGreaterThan(0);
+    expect(statuses[401]).toBeGreaterThan(0);
+    expect(statuses[403]).toBeGreaterThanOrEqual(100);
+    // A leak of a few KiB per request (a kept header, token or error) would add 10 000 times that.
+    expect(after.rss - before.rss).toBeLessThan(96 * MiB);
+    expect(after.heapUsed).toBeLessThan(128 * MiB);
+    expect(system.api.process.isRunning()).toBe(true);
+    const metrics = await system.api.metrics();
+    expect(sumSamples(metrics, "api_requests_total", { status: "500" })).toBe(0);
+  });
+
+  it("fetches the JWKS at most once per cooldown under a flood of unknown key ids, answering 401", async () => {
+    const cooldown = 1;
+    const system = await startSystem(defer, {
+      tokenLifetime: 600,
+      tuning: { cacheMaxAge: 600, cooldown, timeout: 2 },
+    });
+    const http = createHttpClient(CONCURRENCY);
+    defer(() => http.close());
+    const forger = await createForger();
+    // Signed tokens with fresh kids, and cheap look-alikes whose signature is random bytes.
+    const signed = await Promise.all(
+      Array.from({ length: 100 }, () =>
+        forger.sign({ issuer: system.issuer.issuer, audience: AUDIENCE }),
+      ),
+    );
+    const header = (kid: string) =>
+      Buffer.from(JSON.stringify({ alg: "RS256", typ: "JWT", kid })).toString("base64url");
+    const body = signed[0]?.split(".")[1] ?? "";
+    const lookAlike = () =>
+      `${header(randomUUID())}.${body}.${randomBytes(256).toString("base64url")}`;
+
+    system.proxy.resetCounts();
+    const startedAt = Date.now();
+    const statuses: Record<number, number> = {};
+    let sent = 0;
+    // Keep flooding across several cooldown windows.
+    while (Date.now() - startedAt < 3_500 * cooldown || sent < 2_000) {
+      const batch = Array.from({ length: 200 }, (_, i) =>
+        i % 10 === 0 ? signed[(sent + i) % signed.length] : lookAlike(),
+      );
+      const answers = await mapConcurrent(batch, CONCURRENCY, (token) =>
+        http.send({
+          ...trpcCall(system.api.url, "whoami"),
+          headers: { authorization: `Bearer ${token}` },
+        }),
+      );
+      for (const { status } of answers) statuses[status] = (statuses[status] ?? 0) + 1;
+      sent += batch.length;
+    }
+    const elapsed = Date.now() - startedAt;
+    const jwksFetches = system.proxy.count(system.jwksPath);
+    const allowed = Math.floor(elapsed / (cooldown * 1000)) + 1;
+    console.info(
+      `unknown-kid flood: ${sent} tokens in ${elapsed} ms, statuses ${JSON.stringify(statuses)}, JWKS fetches ${jwksFetches} (allowed ${allowed})`,
+    );
+
+    expect(statuses).toEqual({ 401: sent });
+    expect(jwksFetches).toBeGreaterThanOrEqual(1);
+    expect(jwksFetches).toBeLessThanOrEqual(allowed);
+    // The keys are still the issuer's: a real token keeps working after the flood.
+    const { access_token } = await system.issuer.requestToken({
+      clientId: READER.clientId,
+      audience: AUDIENCE,
+    });
+    const ok = await http.send({
+      ...trpcCall(system.api.url, "whoami"),
+      headers: { authorization: `Bearer ${access_token}` },
+    });
+    expect(ok.status).toBe(200);
+  });
+});
