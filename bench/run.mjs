@@ -1,1 +1,45 @@
-console.log("no benchmarks yet");
+// `pnpm bench` (after the root script has built every workspace): runs each benchmark section in
+// its own process, prints the results and, in full mode, writes bench/RESULTS.md.
+// `pnpm bench --quick` is the smoke mode CI runs: a few seconds, same code paths, nothing written.
+// `--only=verify,http` runs some sections and writes nothing either.
+import { writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { startChild } from "./lib/child.mjs";
+import { machine, packageVersions } from "./lib/environment.mjs";
+import { only, quick } from "./lib/options.mjs";
+import { evaluateTargets, renderResults } from "./lib/report.mjs";
+
+const SECTIONS = ["verify", "jwks", "tokens", "memory", "http"];
+const unknown = only?.filter((name) => !SECTIONS.includes(name)) ?? [];
+if (unknown.length) throw new Error(`unknown section(s) ${unknown.join(", ")}; use ${SECTIONS}`);
+
+async function runSection(name) {
+  const started = performance.now();
+  const child = startChild(fileURLToPath(new URL(`./sections/${name}.mjs`, import.meta.url)), {
+    args: quick ? ["--quick"] : [],
+    execArgv: ["--expose-gc"],
+  });
+  try {
+    const { data } = await child.receive("result");
+    return data;
+  } finally {
+    await child.stop();
+    console.log(`bench: ${name} done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  }
+}
+
+const startedAt = new Date();
+const environment = { machine: machine(), versions: packageVersions() };
+const results = {};
+for (const name of only ?? SECTIONS) results[name] = await runSection(name);
+const elapsedS = (Date.now() - startedAt.getTime()) / 1000;
+
+const targets = evaluateTargets(results);
+const markdown = renderResults({ results, targets, environment, startedAt, elapsedS });
+console.log(`\n${markdown}`);
+if (quick || only) {
+  console.log("bench: quick or partial run, bench/RESULTS.md left untouched");
+} else {
+  writeFileSync(new URL("./RESULTS.md", import.meta.url), markdown);
+  console.log("bench: wrote bench/RESULTS.md");
+}

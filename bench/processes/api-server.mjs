@@ -1,0 +1,29 @@
+// Our API (the built `@repo/api`), configured like a deployment that trusts one issuer, started by
+// the HTTP benchmark as a separate process.
+import { reportFailures } from "../lib/child.mjs";
+
+reportFailures();
+
+const api = await import("@repo/api");
+const { issuer, jwksUri, audience } = JSON.parse(process.argv[2]);
+const env = {
+  NODE_ENV: "production",
+  ISSUER: issuer,
+  JWKS_URI: jwksUri,
+  AUDIENCE: audience,
+  PORT: "0",
+  HOST: "127.0.0.1",
+  LOG_LEVEL: "silent",
+};
+const parsed = api.parseEnv(env);
+if (!parsed.ok) throw new Error(parsed.message);
+const server = await api.startApiServer(parsed.config);
+process.send({ type: "ready", url: server.url });
+
+process.on("message", async (message) => {
+  if (message.type === "memory") process.send({ type: "memory", usage: process.memoryUsage() });
+  if (message.type === "close") {
+    await server.close();
+    process.exit(0);
+  }
+});

@@ -1,0 +1,171 @@
+import { createPublicKey, verify as cryptoVerify } from "node:crypto";
+import { auth as auth0 } from "express-oauth2-jwt-bearer";
+import { createVerifier } from "fast-jwt";
+import { importJWK, jwtVerify } from "jose";
+import { measure } from "mitata";
+import { reportFailures, sendResult } from "../lib/child.mjs";
+import {
+  AUDIENCE,
+  accessTokenClaims,
+  CLIENT_ID,
+  createSigningKey,
+  ISSUER,
+  signJwt,
+} from "../lib/fixtures.mjs";
+import { startJwksServer } from "../lib/jwks-server.mjs";
+import { pick } from "../lib/options.mjs";
+import { auth, hasVerifier } from "../lib/repo-auth.mjs";
+import { summarize } from "../lib/stats.mjs";
+
+reportFailures();
+
+const ROUNDS = pick(7, 1);
+const MIN_CPU_TIME_NS = pick(350e6, 15e6);
+// Iterations per sample when an operation is fast enough to be batched; mitata's default (4 096)
+// makes its minimum sample count cost seconds for a 20 µs operation.
+const BATCH_SAMPLES = pick(256, 32);
+const SUBJECT = `${CLIENT_ID}@clients`;
+
+const key = createSigningKey();
+const jwks = await startJwksServer([key]);
+const token = signJwt(key, accessTokenClaims());
+
+/** A request as Express 5 hands it to middleware, with only what `auth()` reads. */
+function expressRequest(authorization) {
+  const headers = { authorization, host: "127.0.0.1" };
+  return {
+    headers,
+    method: "GET",
+    url: "/whoami",
+    originalUrl: "/whoami",
+    protocol: "http",
+    query: {},
+    body: undefined,
+    socket: { remoteAddress: "127.0.0.1" },
+    get: (name) => headers[name.toLowerCase()],
+    is: () => false,
+  };
+}
+
+async function floorCase() {
+  const [header, payload, signature] = token.split(".");
+  const input = Buffer.from(`${header}.${payload}`);
+  const signatureBytes = Buffer.from(signature, "base64url");
+  const keyObject = createPublicKey({ key: key.jwk, format: "jwk" });
+  return () => {
+    if (!cryptoVerify("RSA-SHA256", input, keyObject, signatureBytes)) throw new Error("bad");
+    return SUBJECT;
+  };
+}
+
+async function joseCase() {
+  const publicKey = await importJWK(key.jwk, "RS256");
+  const options = { issuer: ISSUER, audience: AUDIENCE, algorithms: ["RS256"] };
+  return async () => (await jwtVerify(token, publicKey, options)).payload.sub;
+}
+
+function fastJwtCase(cache) {
+  const verifyToken = createVerifier({
+    key: key.publicPem,
+    algorithms: ["RS256"],
+    allowedIss: ISSUER,
+    allowedAud: AUDIENCE,
+    cache,
+  });
+  return () => verifyToken(token).sub;
+}
+
+function auth0Case() {
+  const middleware = auth0({
+    issuer: ISSUER,
+    jwksUri: jwks.jwksUri,
+    audience: AUDIENCE,
+    tokenSigningAlg: "RS256",
+  });
+  const authorization = `Bearer ${token}`;
+  return () =>
+    new Promise((resolve, reject) => {
+      const req = expressRequest(authorization);
+      middleware(req, {}, (error) => (error ? reject(error) : resolve(req.auth.payload.sub)));
+    });
+}
+
+async function oursCase(tokenCacheSize) {
+  const verifier = auth.createAccessTokenVerifier({
+    issuer: ISSUER,
+    jwksUri: jwks.jwksUri,
+    audience: AUDIENCE,
+    tokenCacheSize,
+  });
+  await verifier.warmUp();
+  return async () => (await verifier.verify(token)).sub;
+}
+
+const cases = [
+  {
+    id: "floor",
+    name: "floor: `crypto.verify('RSA-SHA256')`, prepared KeyObject",
+    make: floorCase,
+  },
+  { id: "jose", name: "`jose.jwtVerify`, local key", make: joseCase },
+  { id: "fast-jwt", name: "`fast-jwt`, no cache", make: () => fastJwtCase(false) },
+  { id: "fast-jwt-cache", name: "`fast-jwt`, cache hit", make: () => fastJwtCase(1000) },
+  { id: "auth0", name: "Auth0 `express-oauth2-jwt-bearer` `auth()`", make: auth0Case },
+  {
+    id: "ours-uncached",
+    name: "ours, verified-token cache off",
+    make: () => oursCase(false),
+    needsVerifier: true,
+  },
+  {
+    id: "ours-cached",
+    name: "ours, verified-token cache hit",
+    make: () => oursCase(undefined),
+    needsVerifier: true,
+  },
+];
+
+const runnable = [];
+const missing = [];
+for (const entry of cases) {
+  if (entry.needsVerifier && !hasVerifier) {
+    missing.push(entry.name);
+    continue;
+  }
+  const run = await entry.make();
+  // Every implementation must accept the token before it is timed: a benchmark of a failure path
+  // would be meaningless, so a rejection fails the run.
+  const subject = await run();
+  if (subject !== SUBJECT) throw new Error(`${entry.id} returned ${subject}`);
+  runnable.push({ ...entry, run, p50: [], ratio: [] });
+}
+
+for (let round = 0; round < ROUNDS; round += 1) {
+  // Rotating the order spreads slow phases of a shared machine over every implementation.
+  const order = runnable.map((_, i) => runnable[(i + round) % runnable.length]);
+  const p50 = new Map();
+  for (const entry of order) {
+    const stats = await measure(entry.run, {
+      min_cpu_time: MIN_CPU_TIME_NS,
+      batch_samples: BATCH_SAMPLES,
+    });
+    p50.set(entry.id, stats.p50);
+  }
+  for (const entry of runnable) {
+    entry.p50.push(p50.get(entry.id) / 1000);
+    entry.ratio.push(p50.get(entry.id) / p50.get("floor"));
+  }
+}
+
+await jwks.close();
+sendResult({
+  rounds: ROUNDS,
+  minCpuTimeMs: MIN_CPU_TIME_NS / 1e6,
+  missing,
+  rows: runnable.map((entry) => ({
+    id: entry.id,
+    name: entry.name,
+    micros: summarize(entry.p50),
+    ratio: summarize(entry.ratio),
+  })),
+});
