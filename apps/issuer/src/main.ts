@@ -1,7 +1,54 @@
-import { createServer } from "node:http";
-import { DEFAULT_ISSUER_PORT } from "./index.js";
+import { readEnv } from "./env.js";
+import { startIssuer } from "./issuer-server.js";
+import { defaultKeysDir, devTenantPath } from "./package-paths.js";
+import { KeyFileError } from "./signing-keys.js";
+import { loadTenant, TenantError } from "./tenant.js";
 
-const port = Number(process.env.ISSUER_PORT ?? DEFAULT_ISSUER_PORT);
-createServer((_req, res) => res.end("issuer")).listen(port, "127.0.0.1", () => {
-  console.log(`issuer listening on http://127.0.0.1:${port}/`);
-});
+function fail(message: string): never {
+  console.error(`issuer: ${message}`);
+  process.exit(1);
+}
+
+async function main() {
+  let env: ReturnType<typeof readEnv>;
+  let tenant: ReturnType<typeof loadTenant>;
+  try {
+    env = readEnv();
+    tenant = loadTenant(env.ISSUER_TENANT ?? devTenantPath);
+  } catch (error) {
+    fail((error as Error).message);
+  }
+
+  const port = env.ISSUER_PORT;
+  let issuer: Awaited<ReturnType<typeof startIssuer>>;
+  try {
+    issuer = await startIssuer({ port, tenant, keysDir: env.ISSUER_KEYS_DIR ?? defaultKeysDir });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EADDRINUSE") {
+      fail(
+        `port ${port} is already in use (is an issuer already running?); stop it or set ISSUER_PORT to a free port`,
+      );
+    }
+    if (code === "EACCES") fail(`not allowed to listen on port ${port}; set ISSUER_PORT`);
+    if (error instanceof TenantError || error instanceof KeyFileError) fail(error.message);
+    throw error;
+  }
+
+  console.info(
+    `issuer ready at ${issuer.issuer} (token endpoint ${issuer.tokenEndpoint}, signing kid ${issuer.signingKid()})`,
+  );
+
+  let stopping = false;
+  const stop = async (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    console.info(`issuer: ${signal} received, closing`);
+    await issuer.close();
+    process.exit(0);
+  };
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+}
+
+await main();

@@ -1,0 +1,31 @@
+import { z } from "zod";
+
+const port = z.coerce
+  .number({ error: "must be a port number" })
+  .int("must be a whole port number")
+  .min(0, "must be between 0 and 65535")
+  .max(65_535, "must be between 0 and 65535");
+
+const envSchema = z.object({
+  /** Port of the issuer; its URL is http://127.0.0.1:ISSUER_PORT/. */
+  ISSUER_PORT: port.default(4400),
+  /** Path of a tenant file to serve instead of tenant.dev.json. */
+  ISSUER_TENANT: z.string().min(1).optional(),
+  /** Folder of the signing keys instead of apps/issuer/.keys/. */
+  ISSUER_KEYS_DIR: z.string().min(1).optional(),
+});
+
+export type IssuerEnv = z.infer<typeof envSchema>;
+
+/** Validates the issuer's environment; on failure names every bad variable in one message. */
+export function readEnv(source: NodeJS.ProcessEnv = process.env): IssuerEnv {
+  const present = Object.fromEntries(
+    Object.entries(source).filter(([, value]) => value !== undefined && value !== ""),
+  );
+  const result = envSchema.safeParse(present);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map(
+    (issue) => `${issue.path.join(".")} ${issue.message} (got "${present[String(issue.path[0])]}")`,
+  );
+  throw new Error(`invalid environment: ${problems.join("; ")}`);
+}

@@ -1,0 +1,193 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Provider } from "oidc-provider";
+import { createAuth0Provider, routes } from "./auth0-provider.js";
+import { InvalidJsonBody, isJsonRequest, jsonToFormRequest } from "./json-token-request.js";
+import { createMemoryStore } from "./memory-store.js";
+import { defaultKeysDir, devTenantPath } from "./package-paths.js";
+import {
+  currentKey,
+  ensureKeySet,
+  type KeySet,
+  keysFileVersion,
+  readKeySet,
+  retirePreviousKeys,
+  rotateKeySet,
+} from "./signing-keys.js";
+import { loadTenant, parseTenant, type Tenant, type TenantConfig } from "./tenant.js";
+import { requestToken, type TokenRequest, type TokenResponse } from "./token-request.js";
+
+export interface StartIssuerOptions {
+  /** Port to listen on; 0 (the default) picks a free one. */
+  port?: number;
+  /** Address to listen on; default 127.0.0.1. */
+  host?: string;
+  /** APIs and clients; default the development tenant (`tenant.dev.json`). */
+  tenant?: TenantConfig;
+  /** Folder of the signing keys; default `apps/issuer/.keys/`. Tests pass a temporary folder. */
+  keysDir?: string;
+  /** Silences the issuer's own notices (key reloads); errors are still reported. */
+  quiet?: boolean;
+}
+
+export interface RunningIssuer {
+  /** `http://127.0.0.1:PORT/`, with the trailing slash Auth0 issuers have. */
+  issuer: string;
+  port: number;
+  tokenEndpoint: string;
+  jwksUri: string;
+  tenant: Tenant;
+  /** The `kid` that signs new tokens. */
+  signingKid(): string;
+  /** One rotation step (see signing-keys.ts); resolves once new tokens use the new key. */
+  rotateKeys(): Promise<void>;
+  /** Drops superseded keys from the JWKS now; tokens they signed stop verifying. */
+  retirePreviousKeys(): Promise<void>;
+  /** Gets a token from this issuer's token endpoint with a tenant client's secret. */
+  requestToken(request?: TokenRequest): Promise<TokenResponse>;
+  /** Stops accepting connections and resolves once the port is free. */
+  close(): Promise<void>;
+}
+
+function sendError(res: ServerResponse, status: number, error: string, description: string) {
+  res.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "cache-control": "no-store",
+  });
+  res.end(JSON.stringify({ error, error_description: description }));
+}
+
+function hostForUrl(host: string): string {
+  return host.includes(":") ? `[${host}]` : host;
+}
+
+async function listen(server: ReturnType<typeof createServer>, port: number, host: string) {
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+/**
+ * Starts an Auth0-compatible authorization server for client credentials.
+ *
+ * The HTTP server outlives any one oidc-provider instance: when the keys file changes (a rotation
+ * from this process or from `pnpm rotate-keys`), the next request builds a provider with the new
+ * keys and every later request uses it; requests already running finish on the old one.
+ *
+ * @example
+ * const issuer = await startIssuer({ port: 0, keysDir: await mkdtemp(join(tmpdir(), "keys-")) });
+ * const { access_token } = await issuer.requestToken({ clientId: "dev-reader" });
+ * await issuer.close();
+ */
+export async function startIssuer(options: StartIssuerOptions = {}): Promise<RunningIssuer> {
+  const tenant = options.tenant
+    ? parseTenant(options.tenant, "passed to startIssuer")
+    : loadTenant(devTenantPath);
+  const keysDir = options.keysDir ?? defaultKeysDir;
+  const host = options.host ?? "127.0.0.1";
+  const notice = options.quiet ? () => {} : (message: string) => console.info(message);
+  const graceSeconds = Math.max(0, ...tenant.apis.map((api) => api.tokenLifetime));
+
+  let keySet: KeySet = await ensureKeySet(keysDir);
+  let keysVersion = await keysFileVersion(keysDir);
+  let provider: Provider | undefined;
+  let handle: ((req: IncomingMessage, res: ServerResponse) => unknown) | undefined;
+  let reloading: Promise<void> | undefined;
+
+  const server = createServer((req, res) => void serve(req, res));
+  const port = await listen(server, options.port ?? 0, host);
+  const issuer = `http://${hostForUrl(host)}:${port}/`;
+
+  const store = createMemoryStore();
+  const install = (next: KeySet) => {
+    provider = createAuth0Provider(issuer, tenant, next, store);
+    handle = provider.callback();
+    keySet = next;
+  };
+  install(keySet);
+
+  async function reload(): Promise<void> {
+    const version = await keysFileVersion(keysDir);
+    if (version === keysVersion) return;
+    try {
+      const next = (await readKeySet(keysDir)) ?? (await ensureKeySet(keysDir));
+      keysVersion = version;
+      const previousKid = currentKey(keySet).jwk.kid;
+      install(next);
+      const kid = currentKey(next).jwk.kid;
+      if (kid !== previousKid) notice(`issuer: signing keys reloaded, now signing with kid ${kid}`);
+    } catch (error) {
+      // A broken keys file must not take the issuer down: keep the keys in use and say why.
+      keysVersion = version;
+      console.error(`issuer: keeping the current signing keys: ${(error as Error).message}`);
+    }
+  }
+
+  function refreshKeys(): Promise<void> {
+    reloading ??= reload().finally(() => {
+      reloading = undefined;
+    });
+    return reloading;
+  }
+
+  // A reload that started before our own write may have read the old file: wait for it, then look
+  // again, so the change is in effect when rotateKeys() resolves.
+  async function applyOwnChange(): Promise<void> {
+    await reloading;
+    await refreshKeys();
+  }
+
+  async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      await refreshKeys();
+      let request = req;
+      const path = req.url?.split("?")[0];
+      if (req.method === "POST" && path === routes.token && isJsonRequest(req)) {
+        request = await jsonToFormRequest(req);
+      }
+      handle?.(request, res);
+    } catch (error) {
+      if (error instanceof InvalidJsonBody) {
+        sendError(res, 400, "invalid_request", error.message);
+      } else {
+        console.error("issuer: request failed", error);
+        sendError(res, 500, "server_error", "the issuer failed to handle the request");
+      }
+    }
+  }
+
+  const tokenEndpoint = new URL(routes.token, issuer).href;
+  let closing: Promise<void> | undefined;
+
+  return {
+    issuer,
+    port,
+    tokenEndpoint,
+    jwksUri: new URL(routes.jwks, issuer).href,
+    tenant,
+    signingKid: () => currentKey(keySet).jwk.kid,
+    async rotateKeys() {
+      await rotateKeySet(keysDir, { graceSeconds });
+      await applyOwnChange();
+    },
+    async retirePreviousKeys() {
+      await retirePreviousKeys(keysDir);
+      await applyOwnChange();
+    },
+    requestToken: (request) => requestToken(tokenEndpoint, tenant, request),
+    close() {
+      closing ??= new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        // Idle keep-alive connections would hold the port; requests in flight may finish.
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), 2_000).unref();
+      });
+      return closing;
+    },
+  };
+}
