@@ -17,6 +17,9 @@ const t = initTRPC.context<Context>().create({
   // Stack traces stay in the server log; clients get the code, the message and the auth details.
   isDev: false,
   errorFormatter({ shape, error }) {
+    // An unexpected error's message may describe internals; the log has it, the caller does not.
+    if (error.code === "INTERNAL_SERVER_ERROR")
+      return { ...shape, message: "Internal server error" };
     const cause = error.cause;
     if (!isAuthError(cause)) return shape;
     const auth = {
