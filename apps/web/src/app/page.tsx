@@ -62,7 +62,7 @@ export default async function HomePage() {
   return (
     <>
       <PageHead />
-      <div className="grid">
+      <div className="grid two">
         <section className="card" aria-labelledby="whoami-title" data-testid="whoami">
           <div className="card-head">
             <h2 id="whoami-title">Who the API sees</h2>

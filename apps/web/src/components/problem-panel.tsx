@@ -1,4 +1,5 @@
 import type { Problem } from "../server/describe-problem";
+import { RichText } from "./rich-text";
 
 /** A plain explanation of why a page could not load, with what to check and a way to retry. */
 export function ProblemPanel({ problem, retryHref }: { problem: Problem; retryHref: string }) {
@@ -10,7 +11,9 @@ export function ProblemPanel({ problem, retryHref }: { problem: Problem; retryHr
         <h3 className="stat-label">What to check</h3>
         <ol>
           {problem.checks.map((check) => (
-            <li key={check}>{check}</li>
+            <li key={check}>
+              <RichText text={check} />
+            </li>
           ))}
         </ol>
       </div>
@@ -18,7 +21,9 @@ export function ProblemPanel({ problem, retryHref }: { problem: Problem; retryHr
         <a className="button" href={retryHref}>
           Reload
         </a>
-        <span className="hint">This page recovers by itself once the service is back.</span>
+        <span className="hint">
+          Nothing here needs a restart: reloading is enough once it is fixed.
+        </span>
       </div>
     </section>
   );

@@ -1,3 +1,4 @@
+import { TokenEndpointError, TokenNetworkError, TokenRequestTimeoutError } from "@repo/auth";
 import { TRPCClientError } from "@trpc/client";
 import { describe, expect, it } from "vitest";
 import { describeProblem } from "./describe-problem";
@@ -21,6 +22,24 @@ describe("describeProblem", () => {
     const problem = describeProblem(new WebEnvError(["CLIENT_SECRET is required"]));
     expect(problem.kind).toBe("config");
     expect(problem.checks).toContain("CLIENT_SECRET is required");
+  });
+
+  it("tells credentials the issuer refuses from an issuer that does not answer", () => {
+    const refused = new TokenEndpointError({ error: "invalid_client", status: 401 });
+    const problem = describeProblem(TRPCClientError.from(refused), context);
+    expect(problem.kind).toBe("issuer-rejected");
+    expect(problem.summary).toContain("invalid_client");
+    expect(problem.checks.join(" ")).toContain(context.clientId);
+
+    for (const error of [
+      new TokenNetworkError("token endpoint unreachable"),
+      new TokenRequestTimeoutError(10_000),
+      new TokenEndpointError({ error: "temporarily_unavailable", status: 503 }),
+    ]) {
+      const down = describeProblem(TRPCClientError.from(error), context);
+      expect(down.kind).toBe("issuer-unreachable");
+      expect(down.checks.join(" ")).toContain(context.issuer);
+    }
   });
 
   it("explains an API that does not answer, pointing at API_URL", () => {

@@ -71,7 +71,7 @@ function isTrpcClientError(error: unknown): boolean {
   return error instanceof Error && error.name === "TRPCClientError";
 }
 
-const at = (label: string, value: string | undefined) => (value ? `${label} ${value}` : label);
+const at = (label: string, value: string | undefined) => (value ? `${label} \`${value}\`` : label);
 
 /**
  * Turns a failure while loading a page into an explanation. Matches on stable error codes and
@@ -103,9 +103,9 @@ export function describeProblem(error: unknown, context: ProblemContext = {}): P
         title: "The authorization server refused to issue a token",
         summary: `It answered "${oauthError}" to the client-credentials request, so the API was not called.`,
         checks: [
-          `CLIENT_ID (${context.clientId ?? "unset"}) and CLIENT_SECRET belong to a client registered at the authorization server.`,
-          `That client is allowed to request tokens for the audience ${context.audience ?? "AUDIENCE"}.`,
-          "In development, the seeded clients are dev-writer and dev-reader (see apps/issuer).",
+          `\`CLIENT_ID\` (\`${context.clientId ?? "unset"}\`) and \`CLIENT_SECRET\` belong to a client registered at the authorization server.`,
+          `That client may request tokens for the audience \`${context.audience ?? "AUDIENCE"}\`.`,
+          "In development, the seeded clients are `dev-writer` and `dev-reader` (see apps/issuer).",
         ],
       };
     }
@@ -116,8 +116,8 @@ export function describeProblem(error: unknown, context: ProblemContext = {}): P
         "No access token could be obtained, so the API was not called. Cached tokens are used while they are valid; this one had run out or never existed.",
       checks: [
         at("The issuer is running and answers at", context.issuer),
-        "ISSUER_BASE_URL (or TOKEN_ENDPOINT) points at it; in development start it with `pnpm --filter @repo/issuer dev`.",
-        "Reload this page once it is back; nothing needs restarting here.",
+        "`ISSUER_BASE_URL` (or `TOKEN_ENDPOINT`) points at it; in development `pnpm dev` starts it.",
+        "Reload this page once it is back.",
       ],
     };
   }
@@ -132,7 +132,7 @@ export function describeProblem(error: unknown, context: ProblemContext = {}): P
           "The API is running but has no usable signing keys: it could not fetch the authorization server's JWKS.",
         checks: [
           "The authorization server is running and reachable from the API.",
-          "The API's ISSUER_BASE_URL (or JWKS_URI) is correct; its /readyz answers 200 once keys are loaded.",
+          "The API's `ISSUER_BASE_URL` (or `JWKS_URI`) is correct; its `/readyz` answers 200 once keys are loaded.",
           "Reload this page once it is back.",
         ],
       };
@@ -143,8 +143,8 @@ export function describeProblem(error: unknown, context: ProblemContext = {}): P
         title: "The API rejected this app's access token",
         summary: "A fresh token was requested and tried once more; the API rejected that one too.",
         checks: [
-          `AUDIENCE here (${context.audience ?? "unset"}) matches the API's AUDIENCE.`,
-          "The web app and the API trust the same authorization server (ISSUER_BASE_URL).",
+          `\`AUDIENCE\` here (\`${context.audience ?? "unset"}\`) matches the API's \`AUDIENCE\`.`,
+          "The web app and the API use the same authorization server (`ISSUER_BASE_URL`).",
           "The clocks of this machine, the API and the authorization server agree.",
         ],
       };
@@ -157,8 +157,8 @@ export function describeProblem(error: unknown, context: ProblemContext = {}): P
           "The request to the API got no usable answer: refused, reset or not a tRPC response.",
         checks: [
           at("The API is running and answers at", context.apiUrl),
-          "API_URL is the API's tRPC endpoint (it ends in /trpc); in development start it with `pnpm --filter @repo/api dev`.",
-          "Reload this page once it is back; nothing needs restarting here.",
+          "`API_URL` is the API's tRPC endpoint (it ends in `/trpc`); in development `pnpm dev` starts it.",
+          "Reload this page once it is back.",
         ],
       };
     }

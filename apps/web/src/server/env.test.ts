@@ -21,6 +21,7 @@ describe("parseWebEnv", () => {
       CLIENT_SECRET: "dev-writer-secret",
       AUDIENCE: "https://api.example.local",
       REDIS_URL: undefined,
+      REDIS_KEY_PREFIX: "web:tokens:",
     });
   });
 

@@ -30,6 +30,7 @@ const schema = z
     REDIS_URL: z
       .url({ protocol: /^rediss?$/, error: "must be a redis:// or rediss:// URL" })
       .optional(),
+    REDIS_KEY_PREFIX: z.string().regex(/^[\w:.-]{1,64}$/, "must be 1-64 of A-Z a-z 0-9 _ : . -"),
   })
   .refine((env) => env.ISSUER_BASE_URL !== undefined || env.TOKEN_ENDPOINT !== undefined, {
     path: ["ISSUER_BASE_URL"],
@@ -73,6 +74,7 @@ export function parseWebEnv(source: Source): WebEnv {
     CLIENT_SECRET: withDefault("CLIENT_SECRET"),
     AUDIENCE: withDefault("AUDIENCE"),
     REDIS_URL: read("REDIS_URL"),
+    REDIS_KEY_PREFIX: read("REDIS_KEY_PREFIX") ?? "web:tokens:",
   });
   if (result.success) return result.data;
 

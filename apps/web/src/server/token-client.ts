@@ -49,7 +49,7 @@ export function getTokenClient(): ClientCredentialsClient {
       clientSecret: env.CLIENT_SECRET,
       audience: env.AUDIENCE,
       store: env.REDIS_URL
-        ? redisStore({ url: env.REDIS_URL, prefix: "web:tokens:" })
+        ? redisStore({ url: env.REDIS_URL, prefix: env.REDIS_KEY_PREFIX })
         : memoryStore(),
       onEvent: (event) => log.push(event),
     });

@@ -1,14 +1,18 @@
+import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseEnv, startApiServer } from "@repo/api";
 import { startIssuer } from "@repo/issuer";
+import { Redis } from "ioredis";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchBrowser, screenshot } from "./browser";
 import { assertProductionBuild, type NextServer, startNextServer } from "./next-server";
 
 const audience = "https://api.example.local";
+const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+const redisPrefix = `web-e2e:${randomUUID()}:`;
 
 type Issuer = Awaited<ReturnType<typeof startIssuer>>;
 type Api = Awaited<ReturnType<typeof startApiServer>>;
@@ -32,14 +36,19 @@ function startApi(port = 0): Promise<Api> {
   return startApiServer(env.config);
 }
 
-function webEnv(clientId: string): Record<string, string> {
+function webEnv(clientId: string, extra: Record<string, string> = {}): Record<string, string> {
   return {
     API_URL: api.trpcUrl,
     ISSUER_BASE_URL: issuer.issuer,
     CLIENT_ID: clientId,
     CLIENT_SECRET: `${clientId}-secret`,
     AUDIENCE: audience,
+    ...extra,
   };
+}
+
+async function redisKeys(redis: Redis): Promise<string[]> {
+  return redis.keys(`${redisPrefix}*`);
 }
 
 async function open(server: NextServer, path: string): Promise<Page> {
@@ -56,7 +65,8 @@ beforeAll(async () => {
   api = await startApi();
   [writer, reader, browser] = await Promise.all([
     startNextServer(webEnv("dev-writer")),
-    startNextServer(webEnv("dev-reader")),
+    // The reader keeps its tokens in Redis, the writer in memory: both stores run in the build.
+    startNextServer(webEnv("dev-reader", { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: redisPrefix })),
     launchBrowser(),
   ]);
 });
@@ -64,10 +74,34 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.allSettled([browser?.close(), writer?.close(), reader?.close()]);
   await Promise.allSettled([api?.close(), issuer?.close()]);
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    const keys = await redisKeys(redis);
+    if (keys.length > 0) await redis.del(...keys);
+  } finally {
+    redis.disconnect();
+  }
   if (keysDir) rmSync(keysDir, { recursive: true, force: true });
 });
 
 describe("as dev-writer", () => {
+  it("with the issuer down before the first token, / explains what to check, and recovers", async () => {
+    const { port } = issuer;
+    await issuer.close();
+    const page = await open(writer, "/");
+    const problem = page.getByTestId("problem");
+    expect(await problem.getAttribute("data-kind")).toBe("issuer-unreachable");
+    expect(await problem.textContent()).toContain("The authorization server cannot be reached");
+    expect(await problem.textContent()).toContain(issuer.issuer);
+    await screenshot(page, "home-issuer-down");
+
+    issuer = await startIssuer({ port, keysDir, quiet: true });
+    await page.reload();
+    await expect.poll(() => page.getByTestId("client-id").textContent()).toBe("dev-writer");
+    await page.close();
+  });
+
   it("/ shows who the API sees, the scopes and the item list", async () => {
     const page = await open(writer, "/");
     const whoami = page.getByTestId("whoami");
@@ -143,7 +177,7 @@ describe("as dev-writer", () => {
     const problem = page.getByTestId("problem");
     expect(await problem.getAttribute("data-kind")).toBe("api-unreachable");
     expect(await problem.textContent()).toContain("The API cannot be reached");
-    expect(await problem.textContent()).toContain(webEnv("dev-writer").API_URL);
+    expect(await problem.textContent()).toContain(api.trpcUrl);
     expect(await page.content()).not.toMatch(/at \S+ \(|ECONNREFUSED/);
     await screenshot(page, "home-api-down");
 
@@ -166,6 +200,20 @@ describe("as dev-reader", () => {
     expect(await result.textContent()).toContain("write:items");
     expect(await result.textContent()).toContain("read:items");
     await screenshot(page, "home-reader-forbidden");
+    await page.close();
+  });
+
+  it("/status shows the Redis store, which holds the reader's token", async () => {
+    const page = await open(reader, "/status");
+    expect(await page.getByTestId("store-kind").textContent()).toBe("Redis store");
+    expect(await page.getByTestId("token-card").textContent()).toContain("cached");
+    const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+    try {
+      expect((await redisKeys(redis)).length).toBeGreaterThan(0);
+    } finally {
+      redis.disconnect();
+    }
+    await screenshot(page, "status-reader-redis");
     await page.close();
   });
 });

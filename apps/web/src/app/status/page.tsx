@@ -171,7 +171,7 @@ export default async function StatusPage() {
             <Stat label="Token requests" value={stats.tokenRequests} testId="token-requests" />
             <Stat label="Failed" value={stats.tokenRequestFailures} />
             <Stat label="Cache hits" value={stats.cacheHits} />
-            <Stat label="Waited" value={stats.cacheMisses} />
+            <Stat label="Cache misses" value={stats.cacheMisses} />
           </div>
           {data.events.length > 0 ? (
             <details>
