@@ -26,10 +26,14 @@ export const summarize = (records: readonly CallRecord[]): LoadSummary => {
 };
 
 /**
- * Keeps `concurrency` callers busy calling `call` back to back until stopped. A thrown error is
+ * Keeps `concurrency` callers busy calling `call` (each pausing `pauseMs` between calls) until
+ * stopped. A thrown error is
  * recorded with its `code` (or name) as the outcome, never rethrown: the test asserts on counts.
  */
-export function startLoad(call: () => Promise<string>, concurrency = 4): LoadRun {
+export function startLoad(
+  call: () => Promise<string>,
+  { concurrency = 4, pauseMs = 0 }: { concurrency?: number; pauseMs?: number } = {},
+): LoadRun {
   const records: CallRecord[] = [];
   let stopped = false;
 
@@ -44,8 +48,8 @@ export function startLoad(call: () => Promise<string>, concurrency = 4): LoadRun
         outcome = `error:${String(e.code ?? e.name ?? "unknown")}`;
       }
       records.push({ outcome, startedAt, ms: Date.now() - startedAt });
-      // Yield so a fast failing call cannot starve the event loop.
-      await new Promise((resolve) => setImmediate(resolve));
+      // Pace the callers (and yield, so a fast failing call cannot starve the event loop).
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
     }
   };
   const workers = Array.from({ length: concurrency }, worker);
@@ -77,3 +81,7 @@ export async function mapConcurrent<T, R>(
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
   return results;
 }
+
+/** Outcomes of the calls that started in [from, to). */
+export const outcomesBetween = (records: readonly CallRecord[], from: number, to = Infinity) =>
+  summarize(records.filter((r) => r.startedAt >= from && r.startedAt < to)).outcomes;

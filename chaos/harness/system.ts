@@ -33,7 +33,8 @@ export interface ChaosSystem {
   /** A token client as the web app's server side builds it, pointed at the proxy. */
   tokenClient(options?: Partial<ClientCredentialsClientOptions>): {
     client: ReturnType<typeof createClientCredentialsClient>;
-    events: TokenClientEvent[];
+    /** What the client reported, with when (epoch ms, real time). */
+    events: (TokenClientEvent & { at: number })[];
   };
 }
 
@@ -81,13 +82,13 @@ export async function startSystem(
     tokenPath,
     startApi,
     tokenClient(overrides = {}) {
-      const events: TokenClientEvent[] = [];
+      const events: (TokenClientEvent & { at: number })[] = [];
       const client = createClientCredentialsClient({
         tokenEndpoint: `${proxy.url}${tokenPath}`,
         clientId: WRITER.clientId,
         clientSecret: WRITER.clientSecret,
         audience: AUDIENCE,
-        onEvent: (event) => events.push(event),
+        onEvent: (event) => events.push({ ...event, at: Date.now() }),
         ...overrides,
       });
       defer(() => client.close());

@@ -1,0 +1,112 @@
+import { describe, expect, it } from "vitest";
+import { createHttpClient, trpcCall } from "../harness/http-client.js";
+import { outcomesBetween, startLoad } from "../harness/load.js";
+import { startSystem } from "../harness/system.js";
+import { useTeardown } from "../harness/teardown.js";
+import { waitFor } from "../harness/wait-for.js";
+
+const defer = useTeardown();
+
+const tuning = { cacheMaxAge: 2, maxStale: 3, cooldown: 1, timeout: 1 };
+
+describe("the issuer goes down for longer than the key cache age", () => {
+  it("keeps accepting known keys up to the stale bound, then 503 + Retry-After (never 401); both sides recover without a restart", async () => {
+    const system = await startSystem(defer, { tokenLifetime: 60, tuning });
+    // The web app's server side: its token client, on a clock the test can move forward so the
+    // token's refresh falls inside the outage without waiting 45 s.
+    let clockOffset = 0;
+    const web = system.tokenClient({
+      refreshSkew: 15_000,
+      retry: { maxDelay: 1_000 },
+      now: () => Date.now() + clockOffset,
+    });
+    const http = createHttpClient(4);
+    defer(() => http.close());
+    const retryAfters: (string | undefined)[] = [];
+    const load = startLoad(
+      async () => {
+        const token = await web.client.getToken();
+        const answer = await http.send({
+          ...trpcCall(system.api.url, "whoami"),
+          headers: { authorization: `Bearer ${token}` },
+        });
+        if (answer.status === 503) retryAfters.push(answer.headers["retry-after"] as string);
+        return String(answer.status);
+      },
+      { concurrency: 2, pauseMs: 20 },
+    );
+    defer(() => load.stop());
+    const count = (outcome: string, since = 0) =>
+      load.records.filter((r) => r.outcome === outcome && r.startedAt >= since).length;
+
+    await waitFor(() => count("200") >= 20, { message: "warm-up calls" });
+    const down = Date.now();
+    await system.proxy.refuse();
+
+    await waitFor(() => count("503", down) >= 1, { timeout: 15_000, message: "the first 503" });
+    const first503 = Math.min(
+      ...load.records.filter((r) => r.outcome === "503").map((r) => r.startedAt),
+    );
+    await waitFor(() => count("503", down) >= 10, { message: "steady 503s" });
+    expect((await fetch(`${system.api.url}/readyz`)).status).toBe(503);
+
+    // The web app's token becomes due for refresh (45–52.5 s into its 60 s) while the issuer is
+    // still down, with 7 s of validity left.
+    const cached = await web.client.peekTokenSet();
+    if (!cached) throw new Error("the web app has no cached token");
+    clockOffset = cached.issuedAt + 53_000 - Date.now();
+    await waitFor(() => web.events.some((e) => e.type === "refresh_failed"), {
+      message: "a failed background refresh",
+    });
+    const back = Date.now();
+    await system.proxy.accept();
+    await waitFor(() => count("200", back) >= 1, { timeout: 10_000, message: "API recovery" });
+    const apiRecoveredAt = Math.min(
+      ...load.records
+        .filter((r) => r.outcome === "200" && r.startedAt >= back)
+        .map((r) => r.startedAt),
+    );
+    await waitFor(() => web.events.find((e) => e.type === "token_received" && e.at >= back)?.at, {
+      timeout: 10_000,
+      message: "a new token after the outage",
+    });
+    const tokenRecoveredAt = Date.now();
+    await waitFor(() => count("200", tokenRecoveredAt) >= 10, {
+      message: "calls with the new token",
+    });
+    const summary = await load.stop();
+
+    const staleFor = first503 - down;
+    console.info(
+      `issuer outage: outcomes ${JSON.stringify(summary.outcomes)}, stale keys served for ${staleFor} ms, ` +
+        `API recovered in ${apiRecoveredAt - back} ms, token in ${tokenRecoveredAt - back} ms, ` +
+        `token POSTs ${system.proxy.count(system.tokenPath, "POST")}`,
+    );
+
+    // Only successes and 503s: the outage never turned into "invalid token", and the web app
+    // always had a token to send.
+    expect(Object.keys(summary.outcomes).sort()).toEqual(["200", "503"]);
+    expect(outcomesBetween(summary.records, down, first503)).toEqual({
+      200: expect.any(Number),
+    });
+    expect(outcomesBetween(summary.records, first503, back)).toEqual({
+      503: expect.any(Number),
+    });
+    // Known keys kept working past the cache age, and stopped by the stale bound (+ slack).
+    expect(staleFor).toBeGreaterThanOrEqual(tuning.cacheMaxAge * 1000);
+    expect(staleFor).toBeLessThanOrEqual((tuning.cacheMaxAge + tuning.maxStale + 2) * 1000);
+    expect(retryAfters.length).toBe(summary.outcomes["503"]);
+    for (const value of retryAfters) expect(Number(value)).toBeGreaterThan(0);
+    // Recovery within one refresh (cooldown + fetch), with the same processes.
+    expect(apiRecoveredAt - back).toBeLessThanOrEqual(
+      (tuning.cooldown + tuning.timeout + 1) * 1000,
+    );
+    expect(system.api.process.isRunning()).toBe(true);
+    expect((await fetch(`${system.api.url}/readyz`)).status).toBe(200);
+    // One token before the outage, one refresh after it: no burst when the issuer came back.
+    expect(system.proxy.count(system.tokenPath, "POST")).toBe(2);
+    expect(web.client.stats().tokenRequestFailures).toBeGreaterThan(0);
+    // The refresh came back within one retry delay of the failed refresh (maxDelay 1 s).
+    expect(tokenRecoveredAt - back).toBeLessThanOrEqual(3_000);
+  });
+});
