@@ -244,6 +244,20 @@ describe("createClientCredentialsClient", () => {
     expect(time.sleeps).toEqual([]);
   });
 
+  it("answers later callers with the failure until its Retry-After has passed", async () => {
+    const { server, time, tokens } = await setup({ retry: { maxElapsed: 10_000 } });
+    server.queue({ kind: "json", status: 429, body: {}, headers: { "retry-after": "60" } });
+    const first = await tokens.getToken().catch((e: unknown) => e);
+    time.advance(59_000);
+    const second = await tokens.getToken().catch((e: unknown) => e);
+    expect(second).toBeInstanceOf(TokenEndpointError);
+    expect(second).toMatchObject({ status: 429, error: (first as TokenEndpointError).error });
+    expect(server.requests).toBe(1);
+    time.advance(1_000);
+    expect(await tokens.getToken()).toBe("token-1");
+    expect(server.requests).toBe(2);
+  });
+
   it.each([
     ["invalid_client", 401],
     ["unauthorized_client", 400],

@@ -9,6 +9,7 @@ import {
   TokenEndpointError,
 } from "./errors.js";
 import { memoryStore } from "./memory-store.js";
+import { fromTokenFailure, toTokenFailure } from "./token-failure.js";
 import { guardTransport, requestToken, type TokenEndpointContext } from "./token-request.js";
 import type {
   AudienceParam,
@@ -98,6 +99,8 @@ interface Entry {
 }
 
 const LOCK_MARGIN = 2_000;
+/** How long a failure without Retry-After is answered to later callers, ms. */
+const FAILURE_HOLD = 1_000;
 const FIRST_POLL = 10;
 const MAX_POLL = 200;
 
@@ -206,6 +209,7 @@ export function createClientCredentialsClient(
         emit({ type: "token_received", key: t.tokenKey, expiresAt: tokenSet.expiresAt, attempt });
         return tokenSet;
       } catch (err) {
+        if (closing.signal.aborted) throw new TokenClientClosedError();
         if (!(err instanceof TokenClientError)) throw err;
         counters.tokenRequestFailures++;
         const retryIn = nextDelay(err, attempt, started);
@@ -230,6 +234,11 @@ export function createClientCredentialsClient(
 
   // Cross-process single flight: the lock holder requests, the others wait for its token.
   const refresh = async (t: Target, want: Wanted): Promise<TokenSet> => {
+    // A recent failure (here or in another process) is answered again until it lapses, so that
+    // a fleet honours one Retry-After instead of each instance asking in turn.
+    const recent = await store.getFailure(t.key);
+    if (recent) throw fromTokenFailure(recent);
+    const waitingSince = now();
     let poll = FIRST_POLL;
     for (;;) {
       if (closing.signal.aborted) throw new TokenClientClosedError();
@@ -238,7 +247,15 @@ export function createClientCredentialsClient(
         try {
           const stored = await store.get(t.key);
           if (acceptable(stored, want)) return remember(t, stored);
-          const tokenSet = await requestWithRetry(t, lock);
+          const failure = await store.getFailure(t.key);
+          if (failure && failure.failedAt >= waitingSince) throw fromTokenFailure(failure);
+          const tokenSet = await requestWithRetry(t, lock).catch(async (err: unknown) => {
+            if (err instanceof TokenClientError && !(err instanceof TokenClientClosedError)) {
+              const hold = (err instanceof TokenEndpointError && err.retryAfter) || FAILURE_HOLD;
+              await store.setFailure(t.key, toTokenFailure(err, now()), hold);
+            }
+            throw err;
+          });
           await store.set(t.key, tokenSet, tokenSet.expiresAt - now() - skewFor(tokenSet));
           return remember(t, tokenSet);
         } finally {
@@ -249,6 +266,8 @@ export function createClientCredentialsClient(
       poll = Math.min(poll * 2, MAX_POLL);
       const stored = await store.get(t.key);
       if (acceptable(stored, want)) return remember(t, stored);
+      const failure = await store.getFailure(t.key);
+      if (failure && failure.failedAt >= waitingSince) throw fromTokenFailure(failure);
     }
   };
 

@@ -1,4 +1,4 @@
-import type { StoreLock, TokenSet, TokenStore } from "./types.js";
+import type { StoreLock, TokenFailure, TokenSet, TokenStore } from "./types.js";
 
 export interface MemoryStoreOptions {
   /** Clock for entry lifetimes, epoch ms. Default `Date.now`. */
@@ -18,6 +18,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): TokenStore {
   const now = options.now ?? Date.now;
   const entries = new Map<string, { tokenSet: TokenSet; until: number }>();
   const locks = new Map<string, { owner: symbol; until: number }>();
+  const failures = new Map<string, { failure: TokenFailure; until: number }>();
 
   const lockFor = (key: string, owner: symbol): StoreLock => ({
     async extend(ttl) {
@@ -50,6 +51,13 @@ export function memoryStore(options: MemoryStoreOptions = {}): TokenStore {
         entries.delete(key);
       }
     },
+    async getFailure(key) {
+      const entry = failures.get(key);
+      return entry && entry.until > now() ? entry.failure : undefined;
+    },
+    async setFailure(key, failure, ttl) {
+      failures.set(key, { failure, until: now() + ttl });
+    },
     async lock(key, ttl) {
       const held = locks.get(key);
       if (held && held.until > now()) return undefined;
@@ -60,6 +68,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): TokenStore {
     async close() {
       entries.clear();
       locks.clear();
+      failures.clear();
     },
   };
 }

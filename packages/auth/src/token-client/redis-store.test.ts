@@ -68,6 +68,27 @@ describe("redisStore", () => {
     expect(clients[0]?.stats()).toMatchObject({ store: "redis", storeDegraded: false });
   });
 
+  it("gives clients waiting on another's request the same error, without asking again", async () => {
+    const prefix = await freshPrefix();
+    server.fallback = {
+      kind: "json",
+      status: 401,
+      body: { error: "invalid_client" },
+      delayMs: 100,
+    };
+    const [a, b] = [1, 2].map(() => client({ url: SHARED_REDIS, prefix }));
+    const first = a?.getToken().catch((e: unknown) => e);
+    await server.waitForRequests(1);
+    const second = await b?.getToken().catch((e: unknown) => e);
+    expect(await first).toMatchObject({ code: "ERR_TOKEN_ENDPOINT", error: "invalid_client" });
+    expect(second).toMatchObject({
+      code: "ERR_TOKEN_ENDPOINT",
+      error: "invalid_client",
+      status: 401,
+    });
+    expect(server.requests).toBe(1);
+  });
+
   it("keeps tokens with a TTL of their remaining lifetime minus the skew", async () => {
     const prefix = await freshPrefix();
     server.fallback = { kind: "token", expiresIn: 600 };

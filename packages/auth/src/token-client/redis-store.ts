@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes, randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import { memoryStore } from "./memory-store.js";
+import { isTokenFailure } from "./token-failure.js";
 import type { StoreLock, TokenClientEvent, TokenSet, TokenStore } from "./types.js";
 
 export interface RedisStoreOptions {
@@ -146,6 +147,25 @@ export function redisStore(options: RedisStoreOptions): TokenStore {
         () => fallback.delete(k, accessToken),
       );
     },
+    getFailure(k) {
+      const failureKey = `${prefix}${k}:failure`;
+      return run(
+        async (redis) => {
+          const value = parseJson(await redis.get(failureKey));
+          return isTokenFailure(value) ? value : undefined;
+        },
+        () => fallback.getFailure(k),
+      );
+    },
+    setFailure(k, failure, ttl) {
+      const failureKey = `${prefix}${k}:failure`;
+      return run(
+        async (redis) => {
+          await redis.set(failureKey, JSON.stringify(failure), "PX", Math.max(1, Math.ceil(ttl)));
+        },
+        () => fallback.setFailure(k, failure, ttl),
+      );
+    },
     lock(k, ttl) {
       const lockKey = `${prefix}${k}:lock`;
       return run(
@@ -230,6 +250,14 @@ function decrypt(key: Buffer, redisKey: string, value: string): string {
   const decipher = createDecipheriv("aes-256-gcm", key, bytes.subarray(0, 12));
   decipher.setAAD(Buffer.from(redisKey)).setAuthTag(bytes.subarray(12, 28));
   return Buffer.concat([decipher.update(bytes.subarray(28)), decipher.final()]).toString("utf8");
+}
+
+function parseJson(raw: string | null): unknown {
+  try {
+    return raw === null ? undefined : JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
 }
 
 function isTokenSet(value: unknown): value is TokenSet {

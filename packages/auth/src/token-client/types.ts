@@ -1,4 +1,7 @@
 import type { TokenClientError } from "./errors.js";
+import type { TokenFailure } from "./token-failure.js";
+
+export type { TokenFailure };
 
 /** An access token with what the client knows about it. Times are epoch milliseconds. */
 export interface TokenSet {
@@ -105,6 +108,12 @@ export interface TokenStore {
   delete(key: string, accessToken?: string): Promise<void>;
   /** Take the refresh lock for `key` for `ttl` ms, or `undefined` when someone else holds it. */
   lock(key: string, ttl: number): Promise<StoreLock | undefined>;
+  /**
+   * The last failed token request for `key`, kept for `ttl` ms so that callers waiting in other
+   * processes get the same error and nobody asks again before the server's `Retry-After`.
+   */
+  getFailure(key: string): Promise<TokenFailure | undefined>;
+  setFailure(key: string, failure: TokenFailure, ttl: number): Promise<void>;
   /** True while the store serves from a fallback (Redis unreachable). */
   readonly degraded: boolean;
   /** Called by the client with its `onEvent`, so degradation is reported there. */

@@ -13,7 +13,13 @@ export type Behaviour =
       /** Answer only after this many real ms (to keep a request in flight). */
       delayMs?: number;
     }
-  | { kind: "json"; status: number; body: unknown; headers?: Record<string, string> }
+  | {
+      kind: "json";
+      status: number;
+      body: unknown;
+      headers?: Record<string, string>;
+      delayMs?: number;
+    }
   | { kind: "garbage"; status?: number }
   | { kind: "oversize" }
   | { kind: "hang" };
@@ -76,6 +82,7 @@ export async function startTokenServer(): Promise<TokenServer> {
         return send(res, 200, body);
       }
       case "json":
+        if (behaviour.delayMs) await new Promise((r) => setTimeout(r, behaviour.delayMs));
         return send(res, behaviour.status, behaviour.body, behaviour.headers);
       case "garbage":
         res.writeHead(behaviour.status ?? 200, { "content-type": "text/html" });
