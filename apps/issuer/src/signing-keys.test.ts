@@ -1,0 +1,77 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, expect, it } from "vitest";
+import {
+  ensureKeySet,
+  KeyFileError,
+  type KeySet,
+  keysFilePath,
+  keysFileVersion,
+  readKeySet,
+  retirePreviousKeys,
+  rotateKeySet,
+} from "./signing-keys.js";
+
+let keysDir: string;
+
+beforeEach(async () => {
+  keysDir = await mkdtemp(join(tmpdir(), "signing-keys-"));
+});
+
+afterEach(async () => {
+  await rm(keysDir, { recursive: true, force: true });
+});
+
+const statuses = (keySet: KeySet) =>
+  Object.fromEntries(keySet.keys.map((key) => [key.jwk.kid, key.status]));
+
+it("creates a current and a next key once, then reads them back", async () => {
+  const created = await ensureKeySet(keysDir);
+  expect(Object.values(statuses(created)).sort()).toEqual(["current", "next"]);
+  expect(await ensureKeySet(keysDir)).toEqual(created);
+  expect(created.keys.every((key) => key.jwk.alg === "RS256" && key.jwk.use === "sig")).toBe(true);
+});
+
+it("moves next to current and current to previous, retiring previous keys after their grace", async () => {
+  const start = new Date("2026-01-01T00:00:00Z");
+  const initial = statuses(await ensureKeySet(keysDir, start));
+  const first = await rotateKeySet(keysDir, { graceSeconds: 3600, now: start });
+  const afterFirst = statuses(first);
+  for (const [kid, status] of Object.entries(initial)) {
+    expect(afterFirst[kid]).toBe(status === "next" ? "current" : "previous");
+  }
+
+  // Within the grace period the superseded key stays published...
+  const soon = new Date(start.getTime() + 1000);
+  const second = statuses(await rotateKeySet(keysDir, { graceSeconds: 3600, now: soon }));
+  expect(Object.values(second).filter((status) => status === "previous")).toHaveLength(2);
+
+  // ...and once no token it signed can be valid, the next rotation drops it.
+  const later = new Date(start.getTime() + 3600_500);
+  const third = statuses(await rotateKeySet(keysDir, { graceSeconds: 3600, now: later }));
+  const originalCurrent = Object.keys(initial).find((kid) => initial[kid] === "current");
+  expect(third).not.toHaveProperty(originalCurrent as string);
+  expect(Object.values(third).sort()).toEqual(["current", "next", "previous", "previous"]);
+});
+
+it("retires every previous key on demand", async () => {
+  await rotateKeySet(keysDir, { graceSeconds: 3600 });
+  const keySet = await retirePreviousKeys(keysDir);
+  expect(keySet.keys.map((key) => key.status).sort()).toEqual(["current", "next"]);
+  expect(await readKeySet(keysDir)).toEqual(keySet);
+});
+
+it("gives each written version of the file a new identity", async () => {
+  await ensureKeySet(keysDir);
+  const before = await keysFileVersion(keysDir);
+  await rotateKeySet(keysDir, { graceSeconds: 0 });
+  expect(await keysFileVersion(keysDir)).not.toBe(before);
+});
+
+it("refuses a damaged keys file instead of replacing it", async () => {
+  await writeFile(keysFilePath(keysDir), JSON.stringify({ keys: [] }));
+  await expect(ensureKeySet(keysDir)).rejects.toBeInstanceOf(KeyFileError);
+  await writeFile(keysFilePath(keysDir), "{");
+  await expect(readKeySet(keysDir)).rejects.toThrow(keysFilePath(keysDir));
+});
