@@ -23,6 +23,11 @@ export interface FaultProxy {
   readonly port: number;
   /** Applies `fault` to requests whose path matches (all paths when `path` is omitted). */
   setFault(fault: Fault, path?: string | RegExp): void;
+  /**
+   * Answers the next requests to `path` with these faults, one each, in order; after them the
+   * rules apply again. Deterministic where a rule switched by the test could race the client.
+   */
+  queueFaults(path: string, faults: readonly Fault[]): void;
   /** Back to passing everything through. */
   clearFaults(): void;
   /** Stops listening so new connections are refused (ECONNREFUSED), and drops open ones. */
@@ -56,6 +61,7 @@ const matches = (rule: Rule, path: string) =>
 export async function startFaultProxy(initialTarget: string): Promise<FaultProxy> {
   let target = new URL(initialTarget);
   let rules: Rule[] = [];
+  const queued = new Map<string, Fault[]>();
   const requests: ProxyRequest[] = [];
   const sockets = new Set<Socket>();
   const hanging = new Set<ServerResponse>();
@@ -85,7 +91,8 @@ export async function startFaultProxy(initialTarget: string): Promise<FaultProxy
 
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? "/", "http://proxy").pathname;
-    const fault = rules.findLast((rule) => matches(rule, path))?.fault ?? { kind: "pass" };
+    const fault = queued.get(path)?.shift() ??
+      rules.findLast((rule) => matches(rule, path))?.fault ?? { kind: "pass" };
     requests.push({ method: req.method ?? "GET", path, at: Date.now(), fault: fault.kind });
     switch (fault.kind) {
       case "pass":
@@ -145,8 +152,12 @@ export async function startFaultProxy(initialTarget: string): Promise<FaultProxy
       // Requests held by an earlier "hang" would otherwise stay stuck forever.
       if (fault.kind !== "hang") for (const res of hanging) res.destroy();
     },
+    queueFaults(path, faults) {
+      queued.set(path, [...(queued.get(path) ?? []), ...faults]);
+    },
     clearFaults() {
       rules = [];
+      queued.clear();
       for (const res of hanging) res.destroy();
     },
     refuse: stopListening,

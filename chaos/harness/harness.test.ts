@@ -41,7 +41,16 @@ describe("fault proxy", () => {
     proxy.setFault({ kind: "reset" });
     expect(await outcomeOf(`${proxy.url}/b`)).toMatch(/^error:/);
     proxy.clearFaults();
+    proxy.queueFaults("/q", [
+      { kind: "status", status: 503 },
+      { kind: "status", status: 429 },
+    ]);
+    expect(await outcomeOf(`${proxy.url}/q`)).toMatch(/^503 /);
+    expect(await outcomeOf(`${proxy.url}/q`)).toMatch(/^429 /);
+    expect(await outcomeOf(`${proxy.url}/q`)).toBe("200  upstream /q");
     await proxy.refuse();
+    // A kept-alive connection may be reset first; after that, connecting is refused.
+    expect(await outcomeOf(`${proxy.url}/a`)).toMatch(/^error:/);
     expect(await outcomeOf(`${proxy.url}/a`)).toBe("error:ECONNREFUSED");
     await proxy.accept();
     expect(await outcomeOf(`${proxy.url}/a`)).toBe("200  upstream /a");
@@ -54,6 +63,9 @@ describe("fault proxy", () => {
       "pass",
       "hang",
       "reset",
+      "status",
+      "status",
+      "pass",
       "pass",
     ]);
   });
