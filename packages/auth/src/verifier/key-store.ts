@@ -33,7 +33,9 @@ export interface KeyStore {
 type Emit = (event: VerifierEvent) => void;
 
 const NO_KEYS: readonly SigningKey[] = Object.freeze([]);
-const MIN_RETRY_DELAY = 1_000;
+const MIN_RETRY_AFTER = 1_000;
+const FIRST_BACKGROUND_RETRY = 1_000;
+const MIN_BACKGROUND_RETRY = 10;
 
 /** Background refresh lead: refresh at 80% of the max age, at most one minute ahead. */
 function refreshDelay(maxAge: number): number {
@@ -87,7 +89,7 @@ export function createKeyStore(
     lastAttemptAt === null ? 0 : Math.max(0, jwksCooldown - (at - lastAttemptAt));
 
   const unavailable = (at: number, cause?: unknown): KeysUnavailableError =>
-    new KeysUnavailableError(Math.max(cooldownLeft(at), MIN_RETRY_DELAY) / 1000, { cause });
+    new KeysUnavailableError(Math.max(cooldownLeft(at), MIN_RETRY_AFTER) / 1000, { cause });
 
   function install(next: readonly SigningKey[]): void {
     const kept = new Set(next);
@@ -192,8 +194,10 @@ export function createKeyStore(
           durationMs: performance.now() - started,
         });
       }
-      const backoff = MIN_RETRY_DELAY * 2 ** Math.min(consecutiveFailures - 1, 16);
-      schedule(Math.min(backoff, Math.max(jwksCooldown, MIN_RETRY_DELAY)));
+      // Exponential backoff from 1 s (or the cooldown, if shorter) up to the cooldown.
+      const ceiling = Math.max(jwksCooldown, MIN_BACKGROUND_RETRY);
+      const first = Math.min(FIRST_BACKGROUND_RETRY, ceiling);
+      schedule(Math.min(first * 2 ** Math.min(consecutiveFailures - 1, 16), ceiling));
     } finally {
       observe(stateAt(now()));
     }

@@ -1,0 +1,118 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { KeysUnavailableError } from "../errors.js";
+import { authErrorOf, reasonOf } from "../test-support/expect-auth-error.js";
+import { createVerifierFixture, type VerifierFixture } from "../test-support/fixture.js";
+import { JWKS_SERVER_PATHS } from "../test-support/jwks-server.js";
+import { generateTestKey } from "../test-support/tokens.js";
+import { TokenCache } from "./token-cache.js";
+import type { VerifierEvent } from "./types.js";
+
+const key1 = generateTestKey("key-1");
+const key2 = generateTestKey("key-2");
+const MINUTE = 60_000;
+
+let fx: VerifierFixture | undefined;
+afterEach(() => fx?.close());
+
+const isHit = (event: VerifierEvent) => event.type === "token_verified" && event.cached;
+const hits = (f: VerifierFixture) => f.events.filter(isHit).length;
+
+describe("verified-token cache", () => {
+  it("serves a repeated token from the cache", async () => {
+    fx = await createVerifierFixture([key1]);
+    const token = fx.token(key1);
+    const first = await fx.verifier.verify(token);
+    const second = await fx.verifier.verify(token);
+    expect(second).toBe(first);
+    expect(hits(fx)).toBe(1);
+  });
+
+  it("checks exp and nbf again on every hit", async () => {
+    fx = await createVerifierFixture([key1]);
+    const token = fx.token(key1, { payload: { exp: fx.clock.seconds() + 60 } });
+    await fx.verifier.verify(token);
+    fx.clock.advance(64_000);
+    await expect(fx.verifier.verify(token)).resolves.toBeDefined();
+    fx.clock.advance(1_000);
+    expect(await reasonOf(fx.verifier.verify(token))).toBe("expired");
+    expect(hits(fx)).toBe(1);
+  });
+
+  it("checks maxTokenAge again on every hit", async () => {
+    fx = await createVerifierFixture([key1], { maxTokenAge: 60, clockTolerance: 0 });
+    const token = fx.token(key1, { payload: { iat: fx.clock.seconds() } });
+    await fx.verifier.verify(token);
+    fx.clock.advance(61_000);
+    expect(await reasonOf(fx.verifier.verify(token))).toBe("too_old");
+  });
+
+  it("drops tokens verified by a key that left the JWKS", async () => {
+    fx = await createVerifierFixture([key1, key2]);
+    const token = fx.token(key1);
+    await fx.verifier.verify(token);
+    fx.server.setKeys([key2.publicJwk]);
+    fx.clock.advance(11 * MINUTE);
+    await fx.verifier.verify(fx.token(key2));
+    await new Promise<void>((resolve) => {
+      const poll = () =>
+        fx?.events.some((e) => e.type === "jwks_fetch_succeeded" && e.trigger === "refresh")
+          ? resolve()
+          : setImmediate(poll);
+      poll();
+    });
+    expect(await reasonOf(fx.verifier.verify(token))).toBe("unknown_key");
+    expect(hits(fx)).toBe(0);
+  });
+
+  it("does not serve cached tokens once the keys are beyond their staleness bound", async () => {
+    fx = await createVerifierFixture([key1], { jwksMaxStaleness: 5 * MINUTE });
+    const token = fx.token(key1, { payload: { exp: fx.clock.seconds() + 3600 } });
+    await fx.verifier.verify(token);
+    fx.server.setBehaviour({ kind: "status", status: 500 });
+    fx.clock.advance(15 * MINUTE + 1);
+    expect(await authErrorOf(fx.verifier.verify(token))).toBeInstanceOf(KeysUnavailableError);
+  });
+
+  it("can be turned off", async () => {
+    fx = await createVerifierFixture([key1], { tokenCacheSize: false });
+    const token = fx.token(key1);
+    await fx.verifier.verify(token);
+    await fx.verifier.verify(token);
+    expect(hits(fx)).toBe(0);
+    expect(fx.server.count(JWKS_SERVER_PATHS.jwks)).toBe(1);
+  });
+
+  it("is bounded, evicting the least recently used token", async () => {
+    fx = await createVerifierFixture([key1], { tokenCacheSize: 2 });
+    const [a, b, c] = ["a", "b", "c"].map(
+      (jti) => fx?.token(key1, { payload: { jti } }) as string,
+    ) as [string, string, string];
+    await fx.verifier.verify(a);
+    await fx.verifier.verify(b);
+    await fx.verifier.verify(a);
+    await fx.verifier.verify(c);
+    expect(hits(fx)).toBe(1);
+    await fx.verifier.verify(a);
+    expect(hits(fx)).toBe(2);
+    await fx.verifier.verify(b);
+    expect(hits(fx)).toBe(2);
+  });
+});
+
+describe("TokenCache", () => {
+  const key = { retired: false } as never;
+
+  it("holds at most its capacity", () => {
+    const cache = new TokenCache(3);
+    for (let i = 0; i < 10; i++) cache.set(`t${i}`, { claims: {} as never, key });
+    expect(cache.size).toBe(3);
+    expect(cache.get("t9")).toBeDefined();
+    expect(cache.get("t0")).toBeUndefined();
+  });
+
+  it("with capacity 0 keeps nothing", () => {
+    const cache = new TokenCache(0);
+    cache.set("t", { claims: {} as never, key });
+    expect(cache.size).toBe(0);
+  });
+});
