@@ -1,5 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { type AdapterFactory, type ClientMetadata, Provider } from "oidc-provider";
+import type { Middleware } from "koa";
+import {
+  type AdapterFactory,
+  type ClientMetadata,
+  type KoaContextWithOIDC,
+  Provider,
+} from "oidc-provider";
 import { createAccessTokenCustomizer } from "./access-token-claims.js";
 import {
   clientCredentialsParameters,
@@ -32,6 +38,33 @@ function clientMetadata(tenant: Tenant): ClientMetadata[] {
 const publishOrder = { current: 0, next: 1, previous: 2 } as const;
 
 /**
+ * Auth0's answers where oidc-provider's differ: a grant type the client may not use is a 403
+ * `unauthorized_client`, and a path that is not an endpoint gets a JSON 404 (not plain text).
+ */
+const auth0Answers: Middleware = async (ctx, next) => {
+  await next();
+  const body = ctx.body as { error?: string; error_description?: string } | undefined;
+  const { oidc } = ctx as unknown as Partial<KoaContextWithOIDC>;
+  if (
+    oidc?.route === "token" &&
+    body?.error === "invalid_request" &&
+    body.error_description === "requested grant type is not allowed for this client"
+  ) {
+    ctx.status = 403;
+    ctx.body = {
+      error: "unauthorized_client",
+      error_description: `Grant type '${oidc.params?.grant_type}' not allowed for the client.`,
+    };
+  } else if (ctx.status === 404 && ctx.body === undefined) {
+    ctx.status = 404;
+    ctx.body = {
+      error: "not_found",
+      error_description: `${ctx.method} ${ctx.path} is not an endpoint`,
+    };
+  }
+};
+
+/**
  * An oidc-provider instance that answers like an Auth0 tenant for machine-to-machine clients.
  * It is immutable: a change of signing keys builds a new one (see issuer-server.ts).
  */
@@ -55,6 +88,11 @@ export function createAuth0Provider(
     // Cookies only matter to the browser flows, which no client here may use.
     cookies: { keys: [randomBytes(32).toString("base64url")] },
     findAccount: () => undefined,
+    // Every client here is a machine: errors are JSON even for a caller that prefers HTML.
+    renderError: (ctx, out) => {
+      ctx.type = "json";
+      ctx.body = out;
+    },
     features: {
       clientCredentials: { enabled: true },
       resourceIndicators: { enabled: true, getResourceServerInfo },
@@ -67,6 +105,7 @@ export function createAuth0Provider(
     },
     formats: { customizers: { jwt: createAccessTokenCustomizer(index.apis) } },
   });
+  provider.use(auth0Answers);
   provider.registerGrantType(
     "client_credentials",
     createClientCredentialsGrant(provider, index, getResourceServerInfo),

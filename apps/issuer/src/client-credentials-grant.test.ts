@@ -145,7 +145,13 @@ describe.each([
     expect(body.error).toBe("invalid_request");
   });
 
-  it("answers 400 unsupported_grant_type for another grant", async () => {
+  it("answers 403 unauthorized_client for a grant the client may not use, as Auth0 does", async () => {
+    const { status, body } = await post({ ...reader, grant_type: "authorization_code", code: "x" });
+    expect(status).toBe(403);
+    expect(body.error).toBe("unauthorized_client");
+  });
+
+  it("answers 400 unsupported_grant_type for an unknown grant", async () => {
     const { status, body } = await post({ ...reader, grant_type: "password", audience: API });
     expect(status).toBe(400);
     expect(body.error).toBe("unsupported_grant_type");
@@ -173,6 +179,33 @@ describe("JSON bodies", () => {
     for (let i = 0; i < 3; i++) {
       expect((await postJson({ ...reader, audience: API })).status).toBe(200);
     }
+  });
+});
+
+describe("other requests", () => {
+  it("answers 400 invalid_request for a body that is neither form nor JSON", async () => {
+    const response = await fetch(issuer.tokenEndpoint, {
+      method: "POST",
+      headers: { "content-type": "text/plain" },
+      body: "grant_type=client_credentials",
+    });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: string }).error).toBe("invalid_request");
+  });
+
+  it("answers errors in JSON even to a caller that prefers HTML", async () => {
+    const { status, body } = await postForm(
+      { ...reader, client_secret: "wrong", audience: API },
+      { accept: "text/html" },
+    );
+    expect(status).toBe(401);
+    expect(body.error).toBe("invalid_client");
+  });
+
+  it("answers a JSON 404 for a path that is not an endpoint", async () => {
+    const response = await fetch(new URL("/no-such-endpoint", issuer.issuer));
+    expect(response.status).toBe(404);
+    expect(((await response.json()) as { error: string }).error).toBe("not_found");
   });
 });
 

@@ -2,7 +2,13 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import type { Provider } from "oidc-provider";
 import { createAuth0Provider, routes } from "./auth0-provider.js";
-import { InvalidJsonBody, isJsonRequest, jsonToFormRequest } from "./json-token-request.js";
+import {
+  InvalidRequestBody,
+  isFormOrEmpty,
+  isJsonRequest,
+  jsonToFormRequest,
+  UNSUPPORTED_BODY,
+} from "./json-token-request.js";
 import { createMemoryStore } from "./memory-store.js";
 import { defaultKeysDir, devTenantPath } from "./package-paths.js";
 import {
@@ -147,12 +153,13 @@ export async function startIssuer(options: StartIssuerOptions = {}): Promise<Run
       await refreshKeys();
       let request = req;
       const path = req.url?.split("?")[0];
-      if (req.method === "POST" && path === routes.token && isJsonRequest(req)) {
-        request = await jsonToFormRequest(req);
+      if (req.method === "POST" && path === routes.token) {
+        if (isJsonRequest(req)) request = await jsonToFormRequest(req);
+        else if (!isFormOrEmpty(req)) throw new InvalidRequestBody(UNSUPPORTED_BODY);
       }
       handle?.(request, res);
     } catch (error) {
-      if (error instanceof InvalidJsonBody) {
+      if (error instanceof InvalidRequestBody) {
         sendError(res, 400, "invalid_request", error.message);
       } else {
         console.error("issuer: request failed", error);

@@ -4,23 +4,34 @@ import { IncomingMessage } from "node:http";
 const BODY_LIMIT = 56 * 1024;
 
 /** A body that cannot be turned into token request parameters: answered 400 `invalid_request`. */
-export class InvalidJsonBody extends Error {
-  override name = "InvalidJsonBody";
+export class InvalidRequestBody extends Error {
+  override name = "InvalidRequestBody";
+}
+
+export const UNSUPPORTED_BODY =
+  "only application/x-www-form-urlencoded and application/json bodies are supported";
+
+function mediaType(req: IncomingMessage): string | undefined {
+  return req.headers["content-type"]?.split(";")[0]?.trim().toLowerCase();
 }
 
 export function isJsonRequest(req: IncomingMessage): boolean {
-  const type = req.headers["content-type"]?.split(";")[0]?.trim().toLowerCase();
-  return type === "application/json";
+  return mediaType(req) === "application/json";
+}
+
+export function isFormOrEmpty(req: IncomingMessage): boolean {
+  const type = mediaType(req);
+  return type === undefined || type === "application/x-www-form-urlencoded";
 }
 
 async function readBody(req: IncomingMessage): Promise<Buffer> {
   const declared = Number(req.headers["content-length"] ?? Number.NaN);
-  if (declared > BODY_LIMIT) throw new InvalidJsonBody("request body too large");
+  if (declared > BODY_LIMIT) throw new InvalidRequestBody("request body too large");
   const chunks: Buffer[] = [];
   let received = 0;
   for await (const chunk of req) {
     received += (chunk as Buffer).length;
-    if (received > BODY_LIMIT) throw new InvalidJsonBody("request body too large");
+    if (received > BODY_LIMIT) throw new InvalidRequestBody("request body too large");
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks, received);
@@ -28,14 +39,14 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
 
 function toForm(json: unknown): URLSearchParams {
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
-    throw new InvalidJsonBody("the JSON body must be an object");
+    throw new InvalidRequestBody("the JSON body must be an object");
   }
   const form = new URLSearchParams();
   for (const [name, value] of Object.entries(json)) {
     const values: unknown[] = Array.isArray(value) ? value : [value];
     for (const item of values) {
       if (typeof item !== "string") {
-        throw new InvalidJsonBody(`the "${name}" parameter must be a string`);
+        throw new InvalidRequestBody(`the "${name}" parameter must be a string`);
       }
       form.append(name, item);
     }
@@ -53,8 +64,8 @@ export async function jsonToFormRequest(req: IncomingMessage): Promise<IncomingM
   try {
     json = JSON.parse((await readBody(req)).toString("utf8"));
   } catch (cause) {
-    if (cause instanceof InvalidJsonBody) throw cause;
-    throw new InvalidJsonBody("failed to parse the request body", { cause });
+    if (cause instanceof InvalidRequestBody) throw cause;
+    throw new InvalidRequestBody("failed to parse the request body", { cause });
   }
   const body = Buffer.from(toForm(json).toString());
 
