@@ -93,6 +93,8 @@ export async function startApiServer(
   const verifier = createApiVerifier(config, { logger, metrics, fetch: options.fetch });
   const services: ApiServices = { verifier, items: options.items ?? createMemoryItemStore() };
   let closing = false;
+  // Responses not yet sent when shutdown starts must tell keep-alive clients to reconnect elsewhere.
+  const inFlight = new Set<ServerResponse>();
 
   const handleTrpc = (
     req: IncomingMessage,
@@ -153,8 +155,10 @@ export async function startApiServer(
     const procedures = isTrpc ? pathname.slice(TRPC_PREFIX.length + 1) : "";
     const trace: RequestTrace = {};
     if (closing) res.setHeader("connection", "close");
+    inFlight.add(res);
 
     res.once("close", () => {
+      inFlight.delete(res);
       const elapsed = performance.now() - started;
       finishRequest({ logger, metrics, req, res, route, procedures, trace, elapsed });
       if (closing) server.closeIdleConnections();
@@ -179,6 +183,7 @@ export async function startApiServer(
   const close = () => {
     closed ??= new Promise<void>((resolve) => {
       closing = true;
+      for (const res of inFlight) if (!res.headersSent) res.setHeader("connection", "close");
       const force = setTimeout(() => server.closeAllConnections(), config.shutdownTimeout * 1000);
       server.close(() => {
         clearTimeout(force);

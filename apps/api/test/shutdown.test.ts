@@ -61,6 +61,7 @@ describe("graceful shutdown", () => {
     gated.release();
     const answer = await inFlight;
     expect(answer.status).toBe(200);
+    expect(answer.headers.get("connection")).toBe("close");
     expect(answer.body).toMatchObject({ result: { data: { name: "in flight" } } });
     await closing;
     expect(closed).toBe(true);
