@@ -305,6 +305,32 @@ describe("createClientCredentialsClient", () => {
     expect(err).toMatchObject({ code: "ERR_TOKEN_REQUEST_TIMEOUT", timeout: 150, retryable: true });
   });
 
+  it("times out a body that stops arriving", async () => {
+    const { server, tokens } = await setup({ timeout: 150, retry: false });
+    server.fallback = { kind: "stall-body" };
+    await expect(tokens.getToken()).rejects.toBeInstanceOf(TokenRequestTimeoutError);
+  });
+
+  it("rejects a discovery document without a token endpoint", async () => {
+    const { server, tokens } = await setup((s) => ({
+      tokenEndpoint: undefined,
+      issuerBaseURL: s.issuer,
+    }));
+    server.discovery = { issuer: server.issuer };
+    const err = await tokens.getToken().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidTokenResponseError);
+    expect(server.requests).toBe(0);
+  });
+
+  it("keeps working when an onEvent listener throws", async () => {
+    const { tokens } = await setup({
+      onEvent: () => {
+        throw new Error("listener bug");
+      },
+    });
+    expect(await tokens.getToken()).toBe("token-1");
+  });
+
   it("reports an unreachable endpoint as a network error", async () => {
     const { server, tokens } = await setup({ retry: false });
     await server.close();

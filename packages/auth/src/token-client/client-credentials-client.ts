@@ -132,7 +132,13 @@ export function createClientCredentialsClient(
   const now = options.now ?? Date.now;
   const random = options.random ?? Math.random;
   const sleep = options.sleep ?? abortableDelay;
-  const emit = options.onEvent ?? (() => {});
+  const emit = (event: TokenClientEvent) => {
+    try {
+      options.onEvent?.(event);
+    } catch {
+      // a failing listener must not break token delivery
+    }
+  };
   const retry = resolveRetry(options.retry);
   const timeout = positive(options.timeout ?? 10_000, "timeout");
   const refreshSkew = nonNegative(options.refreshSkew ?? 60_000, "refreshSkew");
@@ -371,14 +377,21 @@ async function resolveServer(
     signal,
     timeout,
   );
+  let server: oauth.AuthorizationServer;
   try {
-    return await oauth.processDiscoveryResponse(issuer, response);
+    server = await oauth.processDiscoveryResponse(issuer, response);
   } catch (err) {
     const message = err instanceof Error ? err.message : "unreadable";
     throw new InvalidTokenResponseError(`invalid discovery document: ${message}`, {
       status: response.status,
     });
   }
+  if (typeof server.token_endpoint !== "string" || !URL.canParse(server.token_endpoint)) {
+    throw new InvalidTokenResponseError("discovery document has no valid token_endpoint", {
+      status: response.status,
+    });
+  }
+  return server;
 }
 
 function tokenParameters(key: TokenKey, audienceParam: AudienceParam): URLSearchParams {

@@ -77,7 +77,7 @@ export type StoreKind = "memory" | "redis";
 export interface TokenClientStats {
   /** POSTs sent to the token endpoint, retries included. */
   readonly tokenRequests: number;
-  /** POSTs that failed. */
+  /** Token requests that failed (a failed discovery counts as one). */
   readonly tokenRequestFailures: number;
   /** Calls answered from the process cache without waiting. */
   readonly cacheHits: number;

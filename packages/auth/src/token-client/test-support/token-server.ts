@@ -22,7 +22,9 @@ export type Behaviour =
     }
   | { kind: "garbage"; status?: number }
   | { kind: "oversize" }
-  | { kind: "hang" };
+  | { kind: "hang" }
+  /** Sends the status line, headers and part of the body, then nothing more. */
+  | { kind: "stall-body" };
 
 export interface ReceivedRequest {
   readonly params: URLSearchParams;
@@ -39,6 +41,8 @@ export interface TokenServer {
   queue(...behaviours: Behaviour[]): void;
   /** The behaviour once the queue is empty. Default: a fresh token valid 3 600 s. */
   fallback: Behaviour;
+  /** The discovery document served at /.well-known/openid-configuration. */
+  discovery: Record<string, unknown>;
   /** Resolves once `count` POSTs have arrived. */
   waitForRequests(count: number): Promise<void>;
   close(): Promise<void>;
@@ -55,7 +59,7 @@ export async function startTokenServer(): Promise<TokenServer> {
 
   const server = createServer(async (req, res) => {
     if (req.method === "GET" && req.url === "/.well-known/openid-configuration") {
-      return send(res, 200, { issuer: `${base}/`, token_endpoint: `${base}/oauth/token` });
+      return send(res, 200, api.discovery);
     }
     if (req.method !== "POST" || req.url !== "/oauth/token") return send(res, 404, {});
     const params = new URLSearchParams(await readBody(req));
@@ -90,6 +94,10 @@ export async function startTokenServer(): Promise<TokenServer> {
       case "oversize":
         res.writeHead(200, { "content-type": "application/json" });
         return res.end(`{"access_token":"${"x".repeat(2 * 1024 * 1024)}"}`);
+      case "stall-body":
+        res.writeHead(200, { "content-type": "application/json" });
+        res.write('{"access_token":"tok');
+        return;
       case "hang":
         return;
     }
@@ -117,6 +125,7 @@ export async function startTokenServer(): Promise<TokenServer> {
     received,
     queue: (...behaviours) => pending.push(...behaviours),
     fallback: { kind: "token" },
+    discovery: { issuer: `${base}/`, token_endpoint: `${base}/oauth/token` },
     waitForRequests(count) {
       if (received.length >= count) return Promise.resolve();
       return new Promise((resolve) => waiters.push({ count, resolve }));
