@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -26,6 +26,8 @@ export interface ChaosSystem {
   proxy: FaultProxy;
   api: ApiApp;
   keysDir: string;
+  /** The tenant as a file, for the issuer's commands (`ISSUER_TENANT`). */
+  tenantFile: string;
   jwksPath: string;
   tokenPath: string;
   /** Starts another API process against the same issuer (a restart). */
@@ -46,14 +48,14 @@ export async function startSystem(
   defer: (cleanup: () => unknown) => void,
   options: SystemOptions,
 ): Promise<ChaosSystem> {
-  const keysDir = await mkdtemp(join(tmpdir(), "chaos-keys-"));
-  defer(() => rm(keysDir, { recursive: true, force: true }));
-  const issuer = await startIssuer({
-    port: 0,
-    keysDir,
-    tenant: chaosTenant(options.tokenLifetime),
-    quiet: true,
-  });
+  const dir = await mkdtemp(join(tmpdir(), "chaos-"));
+  defer(() => rm(dir, { recursive: true, force: true }));
+  const keysDir = join(dir, "keys");
+  await mkdir(keysDir);
+  const tenant = chaosTenant(options.tokenLifetime);
+  const tenantFile = join(dir, "tenant.json");
+  await writeFile(tenantFile, JSON.stringify(tenant));
+  const issuer = await startIssuer({ port: 0, keysDir, tenant, quiet: true });
   defer(() => issuer.close());
   const proxy = await startFaultProxy(issuer.issuer);
   defer(() => proxy.close());
@@ -78,6 +80,7 @@ export async function startSystem(
     proxy,
     api,
     keysDir,
+    tenantFile,
     jwksPath,
     tokenPath,
     startApi,
