@@ -11,7 +11,12 @@ const toMs = (seconds: number | undefined) => (seconds === undefined ? undefined
  */
 export function createApiVerifier(
   config: ApiConfig,
-  deps: { logger: Logger; metrics: ApiMetrics; fetch: typeof globalThis.fetch | undefined },
+  deps: {
+    logger: Logger;
+    metrics: ApiMetrics;
+    fetch: typeof globalThis.fetch | undefined;
+    now: (() => number) | undefined;
+  },
 ): AccessTokenVerifier {
   const { logger, metrics } = deps;
   return createAccessTokenVerifier({
@@ -26,6 +31,7 @@ export function createApiVerifier(
     jwksCooldown: toMs(config.jwksCooldown),
     timeout: toMs(config.jwksTimeout),
     fetch: deps.fetch,
+    now: deps.now,
     onEvent(event) {
       metrics.onVerifierEvent(event);
       if (event.type === "jwks_fetch_failed") {

@@ -21,6 +21,8 @@ export interface StartApiServerOptions {
   items?: ItemStore;
   /** The `fetch` the verifier uses for discovery and the JWKS. Default `globalThis.fetch`. */
   fetch?: typeof globalThis.fetch;
+  /** The verifier's clock, epoch milliseconds (token times and key ages). Default `Date.now`. */
+  now?: () => number;
 }
 
 /** A running API. */
@@ -90,7 +92,12 @@ export async function startApiServer(
 ): Promise<ApiServer> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const metrics = createApiMetrics(() => verifier.health());
-  const verifier = createApiVerifier(config, { logger, metrics, fetch: options.fetch });
+  const verifier = createApiVerifier(config, {
+    logger,
+    metrics,
+    fetch: options.fetch,
+    now: options.now,
+  });
   const services: ApiServices = { verifier, items: options.items ?? createMemoryItemStore() };
   let closing = false;
   // Responses not yet sent when shutdown starts must tell keep-alive clients to reconnect elsewhere.
