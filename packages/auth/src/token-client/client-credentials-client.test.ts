@@ -405,5 +405,8 @@ describe("createClientCredentialsClient", () => {
     expect(() =>
       createClientCredentialsClient({ clientId: "svc", tokenEndpoint: "http://127.0.0.1:1/" }),
     ).toThrow(/clientSecret/);
+    expect(() =>
+      createClientCredentialsClient({ clientId: "svc", clientSecret: "x", tokenEndpoint: "nope" }),
+    ).toThrow(/tokenEndpoint/);
   });
 });

@@ -128,6 +128,12 @@ export function createClientCredentialsClient(
   }
   const endpointId = String(options.tokenEndpoint ?? options.issuerBaseURL ?? "");
   if (endpointId === "") throw new TypeError("issuerBaseURL or tokenEndpoint is required");
+  for (const name of ["issuerBaseURL", "tokenEndpoint"] as const) {
+    const value = options[name];
+    if (value !== undefined && !/^https?:$/.test(URL.parse(String(value))?.protocol ?? "")) {
+      throw new TypeError(`${name} must be an http(s) URL`);
+    }
+  }
   const { clientAuth } = createClientAuth(options);
   const now = options.now ?? Date.now;
   const random = options.random ?? Math.random;
