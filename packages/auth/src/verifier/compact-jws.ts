@@ -3,6 +3,8 @@ import type { AccessTokenHeader } from "./types.js";
 
 /** A compact JWS split into its parts; nothing in it is verified yet. */
 export interface ParsedJws {
+  /** The first segment as sent: the key of {@link KnownHeaders}. */
+  headerSegment: string;
   header: AccessTokenHeader;
   payload: Record<string, unknown>;
   /** `base64url(header) "." base64url(payload)`, the bytes the signature covers. */
@@ -33,6 +35,30 @@ function parseJsonObject(bytes: Buffer): Record<string, unknown> {
 }
 
 /**
+ * Headers of tokens that verified, by their encoded segment. An issuer sends the same few headers
+ * (one per key), so a hit skips decoding and parsing; only verified headers enter, so tokens an
+ * attacker makes up cannot fill it.
+ */
+export class KnownHeaders {
+  readonly #headers = new Map<string, AccessTokenHeader>();
+
+  get(segment: string): AccessTokenHeader | undefined {
+    return this.#headers.get(segment);
+  }
+
+  remember(segment: string, header: AccessTokenHeader): void {
+    if (this.#headers.has(segment)) return;
+    if (this.#headers.size >= KNOWN_HEADERS_LIMIT) {
+      const oldest = this.#headers.keys().next();
+      if (!oldest.done) this.#headers.delete(oldest.value);
+    }
+    this.#headers.set(segment, Object.freeze(header));
+  }
+}
+
+const KNOWN_HEADERS_LIMIT = 32;
+
+/**
  * Splits and decodes a compact JWS strictly, and checks the header before any key or crypto is
  * touched: `alg` in the allow-list, no `crit` (this verifier understands no extension), no
  * `b64: false`. Keys the token names itself (`jwk`, `jku`, `x5u`, `x5c`) are never read.
@@ -41,13 +67,15 @@ export function parseCompactJws(
   token: unknown,
   maxLength: number,
   algorithms: ReadonlySet<string>,
+  known?: KnownHeaders,
 ): ParsedJws {
   if (typeof token !== "string" || token.length > maxLength || !COMPACT_JWS.test(token)) {
     throw new InvalidTokenError("malformed");
   }
   const firstDot = token.indexOf(".");
   const secondDot = token.indexOf(".", firstDot + 1);
-  const header = parseJsonObject(decodeSegment(token.slice(0, firstDot)));
+  const headerSegment = token.slice(0, firstDot);
+  const header = known?.get(headerSegment) ?? parseJsonObject(decodeSegment(headerSegment));
 
   const { alg } = header;
   if (typeof alg !== "string" || !algorithms.has(alg)) throw new InvalidTokenError("algorithm");
@@ -63,6 +91,7 @@ export function parseCompactJws(
   const payload = parseJsonObject(decodeSegment(token.slice(firstDot + 1, secondDot)));
   const signature = decodeSegment(token.slice(secondDot + 1));
   return {
+    headerSegment,
     header: header as AccessTokenHeader,
     payload,
     signingInput: Buffer.from(token.slice(0, secondDot), "latin1"),

@@ -2,7 +2,7 @@ import { AuthError, InvalidTokenError } from "../errors.js";
 import { parseAuthorizationHeader } from "../http.js";
 import { type SigningKey, verifySignature } from "./algorithms.js";
 import { checkClaims, checkTimes, checkType } from "./claims.js";
-import { type ParsedJws, parseCompactJws } from "./compact-jws.js";
+import { KnownHeaders, type ParsedJws, parseCompactJws } from "./compact-jws.js";
 import { createKeyStore } from "./key-store.js";
 import { resolveVerifierOptions } from "./resolve-options.js";
 import { TokenCache } from "./token-cache.js";
@@ -60,6 +60,7 @@ export function createAccessTokenVerifier(
     }
   };
   const cache = resolved.tokenCacheSize > 0 ? new TokenCache(resolved.tokenCacheSize) : undefined;
+  const knownHeaders = new KnownHeaders();
   const store = createKeyStore(resolved, emit, () => cache?.dropRetired());
 
   function fromCache(token: string, at: number): AccessTokenClaims | undefined {
@@ -87,6 +88,7 @@ export function createAccessTokenVerifier(
       }
     }
     if (verifiedBy === undefined) throw new InvalidTokenError("signature");
+    knownHeaders.remember(jws.headerSegment, jws.header);
     const claims = deepFreeze(
       checkClaims(jws.payload, jws.header, store.issuer(), now() / 1000, resolved),
     );
@@ -114,7 +116,12 @@ export function createAccessTokenVerifier(
         emit({ type: "token_verified", cached: true });
         return Promise.resolve(cached);
       }
-      const jws = parseCompactJws(token, resolved.maxTokenLength, resolved.algorithms);
+      const jws = parseCompactJws(
+        token,
+        resolved.maxTokenLength,
+        resolved.algorithms,
+        knownHeaders,
+      );
       checkType(jws.header, resolved.strict);
       const keys = store.candidates(jws.header.kid, jws.header.alg);
       if (Array.isArray(keys)) return Promise.resolve(finish(token, jws, keys));

@@ -271,6 +271,18 @@ describe("kid values", () => {
 describe("structure", () => {
   const good = () => token(rsa);
 
+  it("checks a header seen on a verified token again like any other", async () => {
+    const verifier = verifierFor();
+    const valid = token(rsa);
+    await verifier.verify(valid);
+    const [h, p] = valid.split(".");
+    const forged = `${h}.${p}.${signBytes("RS256", attacker.privateKey, `${h}.${p}`).toString("base64url")}`;
+    expect(await reasonOf(verifier.verify(forged))).toBe("signature");
+    const other = `${h}.${b64url({ ...claimsFor(fx.server.issuer, AUDIENCE, fx.clock.seconds()), exp: 1 })}`;
+    const expired = `${other}.${signBytes("RS256", rsa.privateKey, other).toString("base64url")}`;
+    expect(await reasonOf(verifier.verify(expired))).toBe("expired");
+  });
+
   it("refuses tampered payloads and signatures", async () => {
     const verifier = verifierFor();
     const [h, , s] = good().split(".");
