@@ -85,6 +85,7 @@ describe("private redis", () => {
     defer(() => redis.stop());
     expect(redis.port).not.toBe(6379);
     const client = new Redis(redis.url, { maxRetriesPerRequest: 0, lazyConnect: true });
+    client.on("error", () => {});
     defer(() => client.disconnect());
     await client.set("k", "v");
     await redis.stop();
