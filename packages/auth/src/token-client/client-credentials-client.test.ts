@@ -173,6 +173,25 @@ describe("createClientCredentialsClient", () => {
     expect(server.requests).toBe(2);
   });
 
+  it("over 10 simulated minutes of 60 s tokens, refreshes once per token and never makes a caller wait", async () => {
+    const { server, time, tokens, events, nextEvent } = await setup();
+    server.fallback = { kind: "token", expiresIn: 60 };
+    const started = time.now();
+    while (time.now() - started < 600_000) {
+      const set = await tokens.getTokenSet();
+      expect(set.expiresAt).toBeGreaterThan(time.now());
+      // let a refresh this call started reach the endpoint before the clock moves on
+      await new Promise((resolve) => setImmediate(resolve));
+      const requested = events.filter((e) => e.type === "token_request").length;
+      const received = events.filter((e) => e.type === "token_received").length;
+      if (requested > received) await nextEvent("token_received");
+      time.advance(500);
+    }
+    expect(tokens.stats().cacheMisses).toBe(1);
+    // each 60 s token is replaced 11.25 s before it expires (skew capped to 15 s, random 0.5)
+    expect(server.requests).toBe(Math.ceil(600_000 / 48_750));
+  });
+
   it("keeps serving a valid token while refreshes fail, and retries later", async () => {
     const { server, time, tokens, nextEvent } = await setup({ retry: { maxAttempts: 2 } });
     server.fallback = { kind: "token", expiresIn: 400 };
