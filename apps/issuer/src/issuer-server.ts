@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Provider } from "oidc-provider";
 import { createAuth0Provider, routes } from "./auth0-provider.js";
+import { fileVersion } from "./file-version.js";
 import {
   InvalidRequestBody,
   isFormOrEmpty,
@@ -28,8 +28,13 @@ export interface StartIssuerOptions {
   port?: number;
   /** Address to listen on; default 127.0.0.1. */
   host?: string;
-  /** APIs and clients; default the development tenant (`tenant.dev.json`). */
+  /** APIs and clients, fixed for the life of the server. */
   tenant?: TenantConfig;
+  /**
+   * A tenant file, re-read when it changes (so a new API or client needs no restart); used when
+   * `tenant` is not given. Default `tenant.dev.json`.
+   */
+  tenantFile?: string;
   /** Folder of the signing keys; default `apps/issuer/.keys/`. Tests pass a temporary folder. */
   keysDir?: string;
   /** Silences the issuer's own notices (key reloads); errors are still reported. */
@@ -42,7 +47,8 @@ export interface RunningIssuer {
   port: number;
   tokenEndpoint: string;
   jwksUri: string;
-  tenant: Tenant;
+  /** The tenant in use (the latest valid version of the tenant file). */
+  readonly tenant: Tenant;
   /** The `kid` that signs new tokens. */
   signingKid(): string;
   /** One rotation step (see signing-keys.ts); resolves once new tokens use the new key. */
@@ -82,8 +88,9 @@ async function listen(server: ReturnType<typeof createServer>, port: number, hos
  * Starts an Auth0-compatible authorization server for client credentials.
  *
  * The HTTP server outlives any one oidc-provider instance: when the keys file changes (a rotation
- * from this process or from `pnpm rotate-keys`), the next request builds a provider with the new
- * keys and every later request uses it; requests already running finish on the old one.
+ * from this process or from `pnpm rotate-keys`) or the tenant file does, the next request builds
+ * a provider from the new files and every later request uses it; requests already running finish
+ * on the old one. An invalid new file is reported and the last good one stays in use.
  *
  * @example
  * const issuer = await startIssuer({ port: 0, keysDir: await mkdtemp(join(tmpdir(), "keys-")) });
@@ -91,17 +98,17 @@ async function listen(server: ReturnType<typeof createServer>, port: number, hos
  * await issuer.close();
  */
 export async function startIssuer(options: StartIssuerOptions = {}): Promise<RunningIssuer> {
-  const tenant = options.tenant
-    ? parseTenant(options.tenant, "passed to startIssuer")
-    : loadTenant(devTenantPath);
+  const tenantFile = options.tenant ? undefined : (options.tenantFile ?? devTenantPath);
+  let tenantVersion = tenantFile ? await fileVersion(tenantFile) : undefined;
+  let tenant = tenantFile
+    ? loadTenant(tenantFile)
+    : parseTenant(options.tenant, "passed to startIssuer");
   const keysDir = options.keysDir ?? defaultKeysDir;
   const host = options.host ?? "127.0.0.1";
   const notice = options.quiet ? () => {} : (message: string) => console.info(message);
-  const graceSeconds = Math.max(0, ...tenant.apis.map((api) => api.tokenLifetime));
 
   let keySet: KeySet = await ensureKeySet(keysDir);
   let keysVersion = await keysFileVersion(keysDir);
-  let provider: Provider | undefined;
   let handle: ((req: IncomingMessage, res: ServerResponse) => unknown) | undefined;
   let reloading: Promise<void> | undefined;
 
@@ -110,31 +117,50 @@ export async function startIssuer(options: StartIssuerOptions = {}): Promise<Run
   const issuer = `http://${hostForUrl(host)}:${port}/`;
 
   const store = createMemoryStore();
-  const install = (next: KeySet) => {
-    provider = createAuth0Provider(issuer, tenant, next, store);
-    handle = provider.callback();
-    keySet = next;
+  const install = (nextTenant: Tenant, nextKeys: KeySet) => {
+    handle = createAuth0Provider(issuer, nextTenant, nextKeys, store).callback();
+    tenant = nextTenant;
+    keySet = nextKeys;
   };
-  install(keySet);
+  install(tenant, keySet);
 
-  async function reload(): Promise<void> {
+  async function readChangedKeys(): Promise<KeySet> {
     const version = await keysFileVersion(keysDir);
-    if (version === keysVersion) return;
+    if (version === keysVersion) return keySet;
+    keysVersion = version;
     try {
       const next = (await readKeySet(keysDir)) ?? (await ensureKeySet(keysDir));
-      keysVersion = version;
-      const previousKid = currentKey(keySet).jwk.kid;
-      install(next);
       const kid = currentKey(next).jwk.kid;
-      if (kid !== previousKid) notice(`issuer: signing keys reloaded, now signing with kid ${kid}`);
+      if (kid !== currentKey(keySet).jwk.kid) notice(`issuer: now signing with kid ${kid}`);
+      return next;
     } catch (error) {
       // A broken keys file must not take the issuer down: keep the keys in use and say why.
-      keysVersion = version;
       console.error(`issuer: keeping the current signing keys: ${(error as Error).message}`);
+      return keySet;
     }
   }
 
-  function refreshKeys(): Promise<void> {
+  async function readChangedTenant(): Promise<Tenant> {
+    if (!tenantFile) return tenant;
+    const version = await fileVersion(tenantFile);
+    if (version === tenantVersion) return tenant;
+    tenantVersion = version;
+    try {
+      const next = loadTenant(tenantFile);
+      notice(`issuer: reloaded the tenant from ${tenantFile}`);
+      return next;
+    } catch (error) {
+      console.error(`issuer: keeping the current tenant: ${(error as Error).message}`);
+      return tenant;
+    }
+  }
+
+  async function reload(): Promise<void> {
+    const [nextKeys, nextTenant] = await Promise.all([readChangedKeys(), readChangedTenant()]);
+    if (nextKeys !== keySet || nextTenant !== tenant) install(nextTenant, nextKeys);
+  }
+
+  function refresh(): Promise<void> {
     reloading ??= reload().finally(() => {
       reloading = undefined;
     });
@@ -145,12 +171,12 @@ export async function startIssuer(options: StartIssuerOptions = {}): Promise<Run
   // again, so the change is in effect when rotateKeys() resolves.
   async function applyOwnChange(): Promise<void> {
     await reloading;
-    await refreshKeys();
+    await refresh();
   }
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
-      await refreshKeys();
+      await refresh();
       let request = req;
       const path = req.url?.split("?")[0];
       if (req.method === "POST" && path === routes.token) {
@@ -176,9 +202,12 @@ export async function startIssuer(options: StartIssuerOptions = {}): Promise<Run
     port,
     tokenEndpoint,
     jwksUri: new URL(routes.jwks, issuer).href,
-    tenant,
+    get tenant() {
+      return tenant;
+    },
     signingKid: () => currentKey(keySet).jwk.kid,
     async rotateKeys() {
+      const graceSeconds = Math.max(0, ...tenant.apis.map((api) => api.tokenLifetime));
       await rotateKeySet(keysDir, { graceSeconds });
       await applyOwnChange();
     },

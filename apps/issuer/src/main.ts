@@ -2,7 +2,7 @@ import { readEnv } from "./env.js";
 import { startIssuer } from "./issuer-server.js";
 import { defaultKeysDir, devTenantPath } from "./package-paths.js";
 import { KeyFileError } from "./signing-keys.js";
-import { loadTenant, TenantError } from "./tenant.js";
+import { TenantError } from "./tenant.js";
 
 function fail(message: string): never {
   console.error(`issuer: ${message}`);
@@ -11,10 +11,8 @@ function fail(message: string): never {
 
 async function main() {
   let env: ReturnType<typeof readEnv>;
-  let tenant: ReturnType<typeof loadTenant>;
   try {
     env = readEnv();
-    tenant = loadTenant(env.ISSUER_TENANT ?? devTenantPath);
   } catch (error) {
     fail((error as Error).message);
   }
@@ -22,7 +20,11 @@ async function main() {
   const port = env.ISSUER_PORT;
   let issuer: Awaited<ReturnType<typeof startIssuer>>;
   try {
-    issuer = await startIssuer({ port, tenant, keysDir: env.ISSUER_KEYS_DIR ?? defaultKeysDir });
+    issuer = await startIssuer({
+      port,
+      tenantFile: env.ISSUER_TENANT ?? devTenantPath,
+      keysDir: env.ISSUER_KEYS_DIR ?? defaultKeysDir,
+    });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "EADDRINUSE") {

@@ -19,11 +19,12 @@
  * it when it changed.
  */
 import { generateKeyPair, randomUUID } from "node:crypto";
-import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { calculateJwkThumbprint, type JWK } from "jose";
 import { z } from "zod";
+import { fileVersion } from "./file-version.js";
 
 const generateRsaKeyPair = promisify(generateKeyPair);
 
@@ -163,15 +164,9 @@ export async function retirePreviousKeys(keysDir: string): Promise<KeySet> {
   return keySet;
 }
 
-/** Identifies the file's current version (a rename gives a new inode); `undefined` if absent. */
-export async function keysFileVersion(keysDir: string): Promise<string | undefined> {
-  try {
-    const info = await stat(keysFilePath(keysDir), { bigint: true });
-    return `${info.ino}:${info.mtimeNs}:${info.size}`;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw error;
-  }
+/** Identifies the keys file's current version; `undefined` if there is none. */
+export function keysFileVersion(keysDir: string): Promise<string | undefined> {
+  return fileVersion(keysFilePath(keysDir));
 }
 
 export function currentKey(keySet: KeySet): SigningKey {
