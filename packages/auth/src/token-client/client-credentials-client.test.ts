@@ -411,6 +411,27 @@ describe("createClientCredentialsClient", () => {
     expect(server.requests).toBe(1);
   });
 
+  it("sends through an injected fetch", async () => {
+    const seen: string[] = [];
+    const { tokens } = await setup({
+      fetch: (input, init) => {
+        seen.push(`${init?.method} ${String(input)}`);
+        return fetch(input, init);
+      },
+    });
+    await tokens.getToken();
+    expect(seen).toEqual([expect.stringMatching(/^POST http:\/\/127\.0\.0\.1:\d+\/oauth\/token$/)]);
+  });
+
+  it("close() aborts a pending request and rejects its callers", async () => {
+    const { server, tokens } = await setup();
+    server.fallback = { kind: "hang" };
+    const pending = tokens.getToken();
+    await server.waitForRequests(1);
+    await tokens.close();
+    await expect(pending).rejects.toBeInstanceOf(TokenClientClosedError);
+  });
+
   it("refuses calls after close", async () => {
     const { tokens } = await setup();
     await tokens.close();
