@@ -179,7 +179,12 @@ export async function startApiServer(
       });
   });
 
-  await listen(server, config);
+  try {
+    await listen(server, config);
+  } catch (error) {
+    verifier.close();
+    throw error;
+  }
   void verifier.warmUp();
 
   const { port } = server.address() as AddressInfo;
