@@ -1,3 +1,5 @@
 import { workspaceProject } from "../../vitest.shared.js";
 
-export default workspaceProject("issuer");
+export default workspaceProject("issuer", {
+  test: { globalSetup: ["test/global-setup.ts"] },
+});

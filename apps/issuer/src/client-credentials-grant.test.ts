@@ -1,9 +1,8 @@
 // The token endpoint answers as Auth0's does, for form and JSON bodies alike.
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rm } from "node:fs/promises";
 import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { copyOfTestKeys } from "../test/support/keys-dir.js";
 import { type RunningIssuer, startIssuer } from "./issuer-server.js";
 import type { TenantConfig } from "./tenant.js";
 
@@ -33,7 +32,7 @@ let issuer: RunningIssuer;
 let keysDir: string;
 
 beforeAll(async () => {
-  keysDir = await mkdtemp(join(tmpdir(), "issuer-grant-"));
+  keysDir = await copyOfTestKeys();
   issuer = await startIssuer({ port: 0, keysDir, tenant, quiet: true });
 });
 

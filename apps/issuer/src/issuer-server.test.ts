@@ -2,22 +2,26 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, expect, it } from "vitest";
+import { copyOfTestKeys } from "../test/support/keys-dir.js";
 import { type RunningIssuer, startIssuer } from "./issuer-server.js";
 import type { TenantConfig } from "./tenant.js";
 import { TokenRequestError } from "./token-request.js";
 
 const API = "https://api.example.local";
 let dir: string;
+let keysDir: string;
 let issuer: RunningIssuer | undefined;
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), "issuer-server-"));
+  keysDir = await copyOfTestKeys();
 });
 
 afterEach(async () => {
   await issuer?.close();
   issuer = undefined;
   await rm(dir, { recursive: true, force: true });
+  await rm(keysDir, { recursive: true, force: true });
 });
 
 const withClients = (...clientIds: string[]): TenantConfig => ({
@@ -32,7 +36,7 @@ const withClients = (...clientIds: string[]): TenantConfig => ({
 it("serves a client added to the tenant file without a restart", async () => {
   const tenantFile = join(dir, "tenant.json");
   await writeFile(tenantFile, JSON.stringify(withClients("first")));
-  issuer = await startIssuer({ port: 0, keysDir: join(dir, "keys"), tenantFile, quiet: true });
+  issuer = await startIssuer({ port: 0, keysDir, tenantFile, quiet: true });
   await expect(issuer.requestToken({ clientId: "first" })).resolves.toHaveProperty("access_token");
 
   await writeFile(tenantFile, JSON.stringify(withClients("first", "second")));
@@ -52,22 +56,22 @@ it("serves a client added to the tenant file without a restart", async () => {
 it("keeps the last valid tenant when the file is broken", async () => {
   const tenantFile = join(dir, "tenant.json");
   await writeFile(tenantFile, JSON.stringify(withClients("first")));
-  issuer = await startIssuer({ port: 0, keysDir: join(dir, "keys"), tenantFile, quiet: true });
+  issuer = await startIssuer({ port: 0, keysDir, tenantFile, quiet: true });
   await writeFile(tenantFile, '{ "apis": [');
   await expect(issuer.requestToken({ clientId: "first" })).resolves.toHaveProperty("access_token");
 });
 
 it("reports a token endpoint refusal with its status and code", async () => {
-  issuer = await startIssuer({ port: 0, keysDir: join(dir, "keys"), tenant: withClients("a") });
+  issuer = await startIssuer({ port: 0, keysDir, tenant: withClients("a") });
   const refusal = issuer.requestToken({ clientId: "a", audience: "https://elsewhere" });
   await expect(refusal).rejects.toBeInstanceOf(TokenRequestError);
   await expect(refusal).rejects.toMatchObject({ status: 403, error: "access_denied" });
 });
 
 it("frees its port on close so that it can start again on it", async () => {
-  issuer = await startIssuer({ port: 0, keysDir: join(dir, "keys"), tenant: withClients("a") });
+  issuer = await startIssuer({ port: 0, keysDir, tenant: withClients("a") });
   const { port } = issuer;
   await issuer.close();
-  issuer = await startIssuer({ port, keysDir: join(dir, "keys"), tenant: withClients("a") });
+  issuer = await startIssuer({ port, keysDir, tenant: withClients("a") });
   expect(issuer.port).toBe(port);
 });

@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, expect, it } from "vitest";
+import { copyOfTestKeys } from "../test/support/keys-dir.js";
 import {
   ensureKeySet,
   KeyFileError,
@@ -16,7 +17,7 @@ import {
 let keysDir: string;
 
 beforeEach(async () => {
-  keysDir = await mkdtemp(join(tmpdir(), "signing-keys-"));
+  keysDir = await copyOfTestKeys("signing-keys-");
 });
 
 afterEach(async () => {
@@ -27,10 +28,17 @@ const statuses = (keySet: KeySet) =>
   Object.fromEntries(keySet.keys.map((key) => [key.jwk.kid, key.status]));
 
 it("creates a current and a next key once, then reads them back", async () => {
-  const created = await ensureKeySet(keysDir);
-  expect(Object.values(statuses(created)).sort()).toEqual(["current", "next"]);
-  expect(await ensureKeySet(keysDir)).toEqual(created);
-  expect(created.keys.every((key) => key.jwk.alg === "RS256" && key.jwk.use === "sig")).toBe(true);
+  const emptyDir = await mkdtemp(join(tmpdir(), "signing-keys-new-"));
+  try {
+    const created = await ensureKeySet(emptyDir);
+    expect(Object.values(statuses(created)).sort()).toEqual(["current", "next"]);
+    expect(await ensureKeySet(emptyDir)).toEqual(created);
+    expect(created.keys.every((key) => key.jwk.alg === "RS256" && key.jwk.use === "sig")).toBe(
+      true,
+    );
+  } finally {
+    await rm(emptyDir, { recursive: true, force: true });
+  }
 });
 
 it("moves next to current and current to previous, retiring previous keys after their grace", async () => {

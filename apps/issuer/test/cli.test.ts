@@ -1,13 +1,12 @@
 // The commands as a developer runs them: separate processes against a real issuer.
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rm } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { decodeProtectedHeader } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningIssuer, startIssuer } from "../src/index.js";
+import { copyOfTestKeys } from "./support/keys-dir.js";
 
 const packageDir = fileURLToPath(new URL("../", import.meta.url));
 
@@ -15,7 +14,7 @@ let keysDir: string;
 let issuer: RunningIssuer;
 
 beforeAll(async () => {
-  keysDir = await mkdtemp(join(tmpdir(), "issuer-cli-"));
+  keysDir = await copyOfTestKeys();
   issuer = await startIssuer({ port: 0, keysDir, quiet: true });
 });
 

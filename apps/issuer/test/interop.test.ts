@@ -1,8 +1,6 @@
 // Interop with clients nobody here wrote: openid-client gets tokens the way an application would,
 // and jose verifies them the way an API would.
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rm } from "node:fs/promises";
 import {
   type CryptoKey,
   createRemoteJWKSet,
@@ -14,6 +12,7 @@ import {
 import * as client from "openid-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningIssuer, startIssuer } from "../src/index.js";
+import { copyOfTestKeys } from "./support/keys-dir.js";
 
 const API = "https://api.example.local";
 const PROFILED_API = "https://profiled.example.local";
@@ -23,7 +22,7 @@ let keysDir: string;
 let agentKey: CryptoKey;
 
 beforeAll(async () => {
-  keysDir = await mkdtemp(join(tmpdir(), "issuer-interop-"));
+  keysDir = await copyOfTestKeys();
   const agent = await generateKeyPair("ES256");
   agentKey = agent.privateKey;
   const publicJwk = { ...(await exportJWK(agent.publicKey)), kty: "EC", alg: "ES256", use: "sig" };

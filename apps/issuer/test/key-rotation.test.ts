@@ -1,18 +1,17 @@
 // Rotation as a verifier sees it: the next key is published before it signs, tokens from the old
 // key keep verifying until it is retired, and restarts keep the keys.
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rm } from "node:fs/promises";
 import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify } from "jose";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { type RunningIssuer, startIssuer } from "../src/index.js";
 import { rotateKeySet } from "../src/signing-keys.js";
+import { copyOfTestKeys } from "./support/keys-dir.js";
 
 let keysDir: string;
 const running: RunningIssuer[] = [];
 
 beforeEach(async () => {
-  keysDir = await mkdtemp(join(tmpdir(), "issuer-rotation-"));
+  keysDir = await copyOfTestKeys();
 });
 
 afterEach(async () => {
