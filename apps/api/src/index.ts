@@ -18,4 +18,4 @@ export {
   type StartApiServerOptions,
   startApiServer,
 } from "./server.js";
-export { type ApiScope, createCallerFactory } from "./trpc.js";
+export { type ApiScope, type AuthErrorDetails, createCallerFactory } from "./trpc.js";

@@ -1,10 +1,13 @@
 import {
   type AccessTokenClaims,
+  type AuthErrorCode,
   requireScopes as checkScopes,
   InsufficientScopeError,
   InvalidTokenError,
+  type InvalidTokenReason,
   isAuthError,
   KeysUnavailableError,
+  type OAuthBearerErrorCode,
 } from "@repo/auth";
 import { initTRPC } from "@trpc/server";
 import type { Context } from "./context.js";
@@ -13,23 +16,38 @@ import { toTRPCError } from "./to-trpc-error.js";
 /** The scopes this API defines; `requireScopes` accepts only these, so a typo fails to compile. */
 export type ApiScope = "read:items" | "write:items";
 
+/** What an error body's `data.auth` says about an auth failure (stable values, never the token). */
+export interface AuthErrorDetails {
+  code: AuthErrorCode;
+  oauthError: OAuthBearerErrorCode | null;
+  /** Why the token was refused (`invalid_token` only). */
+  reason?: InvalidTokenReason;
+  /** Scopes the call needs that the token lacks (`insufficient_scope` only). */
+  missingScopes?: readonly string[];
+  /** Seconds after which a retry is sensible (keys unavailable only). */
+  retryAfter?: number;
+}
+
+function authErrorDetails(cause: unknown): AuthErrorDetails | null {
+  if (!isAuthError(cause)) return null;
+  return {
+    code: cause.code,
+    oauthError: cause.oauthError ?? null,
+    ...(cause instanceof InvalidTokenError ? { reason: cause.reason } : {}),
+    ...(cause instanceof InsufficientScopeError ? { missingScopes: cause.missingScopes } : {}),
+    ...(cause instanceof KeysUnavailableError ? { retryAfter: cause.retryAfter } : {}),
+  };
+}
+
 const t = initTRPC.context<Context>().create({
   // Stack traces stay in the server log; clients get the code, the message and the auth details.
   isDev: false,
-  errorFormatter({ shape, error }) {
+  errorFormatter: ({ shape, error }) => ({
+    ...shape,
     // An unexpected error's message may describe internals; the log has it, the caller does not.
-    if (error.code === "INTERNAL_SERVER_ERROR")
-      return { ...shape, message: "Internal server error" };
-    const cause = error.cause;
-    if (!isAuthError(cause)) return shape;
-    const auth = {
-      code: cause.code,
-      oauthError: cause.oauthError ?? null,
-      ...(cause instanceof InvalidTokenError ? { reason: cause.reason } : {}),
-      ...(cause instanceof KeysUnavailableError ? { retryAfter: cause.retryAfter } : {}),
-    };
-    return { ...shape, data: { ...shape.data, auth } };
-  },
+    message: error.code === "INTERNAL_SERVER_ERROR" ? "Internal server error" : shape.message,
+    data: { ...shape.data, auth: authErrorDetails(error.cause) },
+  }),
 });
 
 export const router = t.router;

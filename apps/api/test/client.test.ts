@@ -53,9 +53,10 @@ describe("typed client (httpBatchLink)", () => {
     ]);
     expect(health.status === "fulfilled" && health.value.jwks.state).toMatch(/fresh|down/);
     expect(whoami.status).toBe("rejected");
-    const error = (whoami as PromiseRejectedResult).reason;
+    const error = (whoami as PromiseRejectedResult).reason as TRPCClientError<AppRouter>;
     expect(error).toBeInstanceOf(TRPCClientError);
     expect(error.data).toMatchObject({ code: "UNAUTHORIZED", httpStatus: 401 });
+    expect(error.data?.auth?.code).toBe("ERR_AUTH_MISSING_TOKEN");
   });
 
   it("calls protected procedures with a token and infers their outputs", async () => {

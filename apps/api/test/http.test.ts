@@ -122,6 +122,9 @@ describe("answers on the wire (RFC 6750)", () => {
     expect(create.headers.get("www-authenticate")).toBe(
       'Bearer realm="api", error="insufficient_scope", scope="write:items"',
     );
+    expect(create.body).toMatchObject({
+      error: { data: { code: "FORBIDDEN", auth: { missingScopes: ["write:items"] } } },
+    });
   });
 
   it("200 for a writer's create, then the item is listed", async () => {
