@@ -68,6 +68,14 @@ describe("parseAuthorizationHeader", () => {
     expect(codeOf(() => parseAuthorizationHeader(header))).toBe("ERR_AUTH_INVALID_REQUEST");
   });
 
+  it("handles long runs of spaces in linear time", () => {
+    const spaces = " ".repeat(200_000);
+    expect(codeOf(() => parseAuthorizationHeader(`Bearer${spaces}x${spaces}y`))).toBe(
+      "ERR_AUTH_INVALID_REQUEST",
+    );
+    expect(parseAuthorizationHeader(`${spaces}Bearer${spaces}${TOKEN}${spaces}`)).toBe(TOKEN);
+  });
+
   it("never echoes the header in an error message", () => {
     const secret = "c2VjcmV0LXRva2VuLXZhbHVl";
     for (const header of [`Bearer ${secret} ${secret}`, `Bearer\t${secret}`, `Basic ${secret}`]) {

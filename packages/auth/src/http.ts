@@ -9,6 +9,16 @@ import {
 // RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 
+// Leading and trailing spaces are optional whitespace around a header value (RFC 9110 §5.5). A
+// loop rather than / +$/, whose backtracking is quadratic on long runs of spaces.
+function trimSpaces(value: string): string {
+  let start = 0;
+  let end = value.length;
+  while (start < end && value.charCodeAt(start) === 0x20) start += 1;
+  while (end > start && value.charCodeAt(end - 1) === 0x20) end -= 1;
+  return value.slice(start, end);
+}
+
 /**
  * Reads the bearer token from an `Authorization` header value (RFC 6750 §2.1). The scheme is
  * case-insensitive; exactly one token separated by spaces must follow.
@@ -35,8 +45,7 @@ export function parseAuthorizationHeader(
     if (value.length > 1) throw new InvalidRequestError("The Authorization header is repeated");
     return parseAuthorizationHeader(value[0]);
   }
-  // Leading/trailing spaces are optional whitespace around a header value (RFC 9110 §5.5).
-  const header = value.replace(/^ +| +$/g, "");
+  const header = trimSpaces(value);
   if (header === "") throw new MissingTokenError();
 
   const schemeEnd = header.search(/[ \t,]/);

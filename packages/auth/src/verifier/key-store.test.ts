@@ -185,6 +185,7 @@ describe("JWKS outages", () => {
     expect(error).toBeInstanceOf(KeysUnavailableError);
     expect(error.status).toBe(503);
     expect((error as KeysUnavailableError).retryAfter).toBe(30);
+    expect(error.cause).toMatchObject({ reason: "status", status: 500 });
     expect(fx.server.count(JWKS)).toBe(1);
 
     fx.clock.advance(10_000);

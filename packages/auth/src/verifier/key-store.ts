@@ -64,6 +64,8 @@ export function createKeyStore(
   let lastRefreshAt: number | null = null;
   let lastAttemptAt: number | null = null;
   let consecutiveFailures = 0;
+  // Kept as the `cause` of KeysUnavailableError, so logs show why the keys are missing.
+  let lastFailure: unknown;
   let inFlight: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
@@ -88,8 +90,10 @@ export function createKeyStore(
   const cooldownLeft = (at: number): number =>
     lastAttemptAt === null ? 0 : Math.max(0, jwksCooldown - (at - lastAttemptAt));
 
-  const unavailable = (at: number, cause?: unknown): KeysUnavailableError =>
-    new KeysUnavailableError(Math.max(cooldownLeft(at), MIN_RETRY_AFTER) / 1000, { cause });
+  const unavailable = (at: number): KeysUnavailableError =>
+    new KeysUnavailableError(Math.max(cooldownLeft(at), MIN_RETRY_AFTER) / 1000, {
+      cause: lastFailure,
+    });
 
   function install(next: readonly SigningKey[]): void {
     const kept = new Set(next);
@@ -169,6 +173,7 @@ export function createKeyStore(
       install(next);
       lastRefreshAt = now();
       consecutiveFailures = 0;
+      lastFailure = undefined;
       emit({
         type: "jwks_fetch_succeeded",
         url,
@@ -180,6 +185,7 @@ export function createKeyStore(
       schedule(refreshDelay(jwksCacheMaxAge));
     } catch (error) {
       consecutiveFailures += 1;
+      lastFailure = error;
       if (url !== undefined) {
         // Anything else (InvalidJwksError included) means the document cannot be used.
         const reason = error instanceof FetchJsonError ? error.reason : "invalid_document";
