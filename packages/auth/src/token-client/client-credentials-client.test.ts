@@ -305,6 +305,14 @@ describe("createClientCredentialsClient", () => {
     expect(server.requests).toBe(1);
   });
 
+  it("reads a bare 401 as invalid_client", async () => {
+    const { server, tokens } = await setup();
+    server.fallback = { kind: "garbage", status: 401 };
+    const err = await tokens.getToken().catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "ERR_TOKEN_ENDPOINT", error: "invalid_client", status: 401 });
+    expect(server.requests).toBe(1);
+  });
+
   it("treats an error body in a 200 answer as an error", async () => {
     const { server, tokens } = await setup();
     server.fallback = { kind: "json", status: 200, body: { error: "invalid_request" } };

@@ -27,8 +27,8 @@ export abstract class TokenClientError extends Error {
  * `invalid_scope`, …), a `WWW-Authenticate` challenge, 429 or a 5xx.
  *
  * When the server sent no OAuth error code, `error` is derived from the status:
- * `temporarily_unavailable` for 429 and 503, `server_error` for other 5xx, `invalid_request`
- * otherwise.
+ * `invalid_client` for 401, `temporarily_unavailable` for 429 and 503, `server_error` for other
+ * 5xx, `invalid_request` otherwise.
  *
  * @example
  * ```ts

@@ -125,7 +125,8 @@ async function parseTokenResponse(
       retryAfter,
     });
   }
-  if (status === 429 || status >= 500) {
+  // Without an OAuth error body or a challenge to read, the status is all there is to go on.
+  if (status !== 200 && !response.headers.has("www-authenticate")) {
     throw new TokenEndpointError({ error: errorForStatus(status), status, retryAfter });
   }
   // oauth4webapi validates the rest (status, challenges, types); it reads a fresh copy of the body.
@@ -169,6 +170,7 @@ function parseJsonObject(body: Uint8Array): Record<string, unknown> | undefined 
 }
 
 function errorForStatus(status: number): string {
+  if (status === 401) return "invalid_client";
   if (status === 429 || status === 503) return "temporarily_unavailable";
   if (status >= 500) return "server_error";
   return "invalid_request";
@@ -179,9 +181,8 @@ function errorForStatus(status: number): string {
 function fromProcessingError(err: unknown, status: number): TokenClientError {
   if (err instanceof oauth.WWWAuthenticateChallengeError) {
     const challenge = err.cause[0];
-    const error = challenge?.parameters.error ?? (status === 401 ? "invalid_client" : "");
     return new TokenEndpointError({
-      error: error || errorForStatus(status),
+      error: challenge?.parameters.error ?? errorForStatus(status),
       status,
       errorDescription: challenge?.parameters.error_description,
     });
