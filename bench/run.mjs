@@ -3,6 +3,7 @@
 // `pnpm bench --quick` is the smoke mode CI runs: a few seconds, same code paths, nothing written.
 // `--only=verify,http` runs some sections and writes nothing either.
 import { writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { startChild } from "./lib/child.mjs";
 import { machine, packageVersions } from "./lib/environment.mjs";
@@ -35,7 +36,14 @@ for (const name of only ?? SECTIONS) results[name] = await runSection(name);
 const elapsedS = (Date.now() - startedAt.getTime()) / 1000;
 
 const targets = evaluateTargets(results);
-const markdown = renderResults({ results, targets, environment, startedAt, elapsedS });
+const markdown = renderResults({
+  results,
+  targets,
+  environment,
+  startedAt,
+  elapsedS,
+  loadAtEnd: loadavg(),
+});
 console.log(`\n${markdown}`);
 if (quick || only) {
   console.log("bench: quick or partial run, bench/RESULTS.md left untouched");

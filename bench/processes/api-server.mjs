@@ -1,6 +1,7 @@
 // Our API (the built `@repo/api`), configured like a deployment that trusts one issuer, started by
 // the HTTP benchmark as a separate process.
 import { reportFailures } from "../lib/child.mjs";
+import { memoryReport } from "../lib/server-memory.mjs";
 
 reportFailures();
 
@@ -21,7 +22,7 @@ const server = await api.startApiServer(parsed.config);
 process.send({ type: "ready", url: server.url });
 
 process.on("message", async (message) => {
-  if (message.type === "memory") process.send({ type: "memory", usage: process.memoryUsage() });
+  if (message.type === "memory") process.send({ type: "memory", usage: memoryReport() });
   if (message.type === "close") {
     await server.close();
     process.exit(0);

@@ -3,6 +3,7 @@
 import express from "express";
 import { auth } from "express-oauth2-jwt-bearer";
 import { reportFailures } from "../lib/child.mjs";
+import { memoryReport } from "../lib/server-memory.mjs";
 
 reportFailures();
 
@@ -25,7 +26,7 @@ const server = app.listen(0, "127.0.0.1", () => {
 });
 
 process.on("message", (message) => {
-  if (message.type === "memory") process.send({ type: "memory", usage: process.memoryUsage() });
+  if (message.type === "memory") process.send({ type: "memory", usage: memoryReport() });
   if (message.type === "close") {
     server.closeAllConnections();
     server.close(() => process.exit(0));

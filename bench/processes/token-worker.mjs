@@ -6,13 +6,13 @@ import { auth } from "../lib/repo-auth.mjs";
 
 reportFailures();
 
-const { tokenEndpoint, audience, prefix, calls } = JSON.parse(process.argv[2]);
+const { tokenEndpoint, audience, prefix, calls, redisUrl } = JSON.parse(process.argv[2]);
 const tokens = auth.createClientCredentialsClient({
   tokenEndpoint,
   clientId: CLIENT_ID,
   clientSecret: "bench-secret",
   audience,
-  store: auth.redisStore({ url: "redis://127.0.0.1:6379", prefix }),
+  store: auth.redisStore({ url: redisUrl, prefix }),
 });
 
 process.on("message", async (message) => {

@@ -12,7 +12,7 @@ const apiModule = await import("@repo/api");
 const hasApi = typeof apiModule.startApiServer === "function";
 
 const DURATION_S = pick(8, 1);
-const ROUNDS = pick(3, 1);
+const ROUNDS = pick(5, 1);
 const CONNECTIONS = 10;
 // Larger than the API's verified-token cache (10 000 entries), so cycling through the pool never
 // hits it: every request pays a full verification.
@@ -27,7 +27,7 @@ const [token] = pool;
 const trust = JSON.stringify({ issuer: ISSUER, jwksUri: jwks.jwksUri, audience: AUDIENCE });
 
 async function startServer(name) {
-  const child = startChild(processPath(name), { args: [trust] });
+  const child = startChild(processPath(name), { args: [trust], execArgv: ["--expose-gc"] });
   const { url } = await child.receive("ready");
   return { child, origin: new URL(url).origin };
 }
@@ -80,6 +80,12 @@ const idle = { api: api && (await memory(api)), peer: await memory(peer) };
 
 let next = 0;
 const apiScenarios = [
+  {
+    id: "plain",
+    name: "API `GET /healthz` (plain Node route, no tRPC: the server's ceiling)",
+    path: "/healthz",
+    headers: () => ({}),
+  },
   {
     id: "public",
     name: "API `health` (public)",
@@ -167,10 +173,5 @@ sendResult({
       vsExpress: ratioTo(list, "express"),
     };
   }),
-  memory: {
-    apiIdle: idle.api?.rss,
-    apiAfter: after.api?.rss,
-    peerIdle: idle.peer.rss,
-    peerAfter: after.peer.rss,
-  },
+  memory: { idle, after },
 });

@@ -15,6 +15,7 @@ const CALLS_PER_PROCESS = 250;
 const SIMULATED_MS = pick(600_000, 180_000);
 const TOKEN_LIFETIME_S = 60;
 const STEP_MS = 1000;
+const REDIS_URL = "redis://127.0.0.1:6379";
 
 const client = (tokenEndpoint, extra = {}) =>
   auth.createClientCredentialsClient({
@@ -46,6 +47,7 @@ async function processesSharingRedis() {
     audience: AUDIENCE,
     prefix,
     calls: CALLS_PER_PROCESS,
+    redisUrl: REDIS_URL,
   });
   const workerPath = fileURLToPath(new URL("../processes/token-worker.mjs", import.meta.url));
   const workers = Array.from({ length: PROCESSES }, () =>
@@ -70,9 +72,31 @@ async function processesSharingRedis() {
   }
 }
 
-async function deleteKeys(prefix) {
-  const redis = new Redis("redis://127.0.0.1:6379", { lazyConnect: true, maxRetriesPerRequest: 1 });
+const connectRedis = async () => {
+  const redis = new Redis(REDIS_URL, {
+    lazyConnect: true,
+    connectTimeout: 1000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  // Failures surface through the rejected commands; the event would only be logged twice.
+  redis.on("error", () => {});
   await redis.connect();
+  return redis;
+};
+
+async function redisAnswers() {
+  try {
+    const redis = await connectRedis();
+    await redis.quit();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function deleteKeys(prefix) {
+  const redis = await connectRedis();
   const keys = await redis.keys(`${prefix}*`);
   if (keys.length > 0) await redis.del(...keys);
   await redis.quit();
@@ -143,7 +167,8 @@ if (hasTokenClient) {
 } else {
   data.missing.push("createClientCredentialsClient");
 }
-if (hasTokenClient && hasRedisStore) data.redis = await processesSharingRedis();
-else data.missing.push("redisStore");
+if (!hasTokenClient || !hasRedisStore) data.missing.push("redisStore");
+else if (!(await redisAnswers())) data.redisDown = REDIS_URL;
+else data.redis = await processesSharingRedis();
 
 sendResult(data);

@@ -19,11 +19,14 @@ import { summarize } from "../lib/stats.mjs";
 
 reportFailures();
 
-const ROUNDS = pick(7, 1);
-const MIN_CPU_TIME_NS = pick(350e6, 15e6);
-// Iterations per sample when an operation is fast enough to be batched; mitata's default (4 096)
-// makes its minimum sample count cost seconds for a 20 µs operation.
-const BATCH_SAMPLES = pick(256, 32);
+// Many short rounds rather than a few long ones: each round's ratios pair implementations measured
+// within about a second of each other, which keeps a shared machine's slow phases out of the ratios.
+const ROUNDS = pick(15, 1);
+const MIN_CPU_TIME_NS = pick(150e6, 15e6);
+// Iterations per sample when an operation is fast enough to be batched. Small batches keep most
+// samples shorter than a scheduler time slice, so on a busy machine the median sample is one that
+// was not preempted (mitata's default of 4 096 makes every sample of a 20 µs operation span several).
+const BATCH_SAMPLES = 16;
 const SUBJECT = `${CLIENT_ID}@clients`;
 
 const key = createSigningKey();
