@@ -26,6 +26,8 @@ export async function launchBrowser(): Promise<{
     ],
     viewport: { width: 1200, height: 900 },
   });
+  // Fail an assertion on a missing element in seconds, not after Playwright's default 30 s.
+  context.setDefaultTimeout(10_000);
   mkdirSync(screenshotDir, { recursive: true });
   return {
     newPage: () => context.newPage(),
