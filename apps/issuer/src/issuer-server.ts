@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { JWTHeaderParameters, JWTPayload } from "jose";
 import { createAuth0Provider, routes } from "./auth0-provider.js";
 import { fileVersion } from "./file-version.js";
 import {
@@ -11,6 +12,7 @@ import {
 } from "./json-token-request.js";
 import { createMemoryStore } from "./memory-store.js";
 import { defaultKeysDir, devTenantPath } from "./package-paths.js";
+import { signAccessToken } from "./sign-access-token.js";
 import {
   currentKey,
   ensureKeySet,
@@ -57,6 +59,13 @@ export interface RunningIssuer {
   retirePreviousKeys(): Promise<void>;
   /** Gets a token from this issuer's token endpoint with a tenant client's secret. */
   requestToken(request?: TokenRequest): Promise<TokenResponse>;
+  /**
+   * Signs any claims with the current signing key, bypassing every check: for tests that need a
+   * token the endpoint would never issue (expired, another audience, missing claims). Defaults
+   * are the claims of a `dev-writer`-style token for the tenant's first API; `undefined` removes
+   * a claim.
+   */
+  signAccessToken(claims?: JWTPayload, header?: Partial<JWTHeaderParameters>): Promise<string>;
   /** Stops accepting connections and resolves once the port is free. */
   close(): Promise<void>;
 }
@@ -216,6 +225,8 @@ export async function startIssuer(options: StartIssuerOptions = {}): Promise<Run
       await applyOwnChange();
     },
     requestToken: (request) => requestToken(tokenEndpoint, tenant, request),
+    signAccessToken: (claims, header) =>
+      signAccessToken(currentKey(keySet).jwk, issuer, tenant, claims, header),
     close() {
       closing ??= new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));

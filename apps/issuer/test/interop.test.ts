@@ -86,6 +86,15 @@ function verify(token: string, audience = API, typ?: string) {
   });
 }
 
+describe("jose", () => {
+  it("verifies a token signed outside the endpoint and rejects an expired one", async () => {
+    const token = await issuer.signAccessToken({ sub: "someone@clients" });
+    expect((await verify(token)).payload.sub).toBe("someone@clients");
+    const expired = await issuer.signAccessToken({ exp: Math.floor(Date.now() / 1000) - 60 });
+    await expect(verify(expired)).rejects.toMatchObject({ code: "ERR_JWT_EXPIRED" });
+  });
+});
+
 describe("openid-client", () => {
   it("discovers the Auth0-style endpoints", async () => {
     const config = await discover("writer", client.ClientSecretPost("writer-secret"));
