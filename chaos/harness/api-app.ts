@@ -1,5 +1,7 @@
+import { existsSync } from "node:fs";
 import { type ChildApp, type ExitStatus, spawnChildApp } from "./child-app.js";
 import { type Sample, scrape } from "./prometheus.js";
+import { repoRoot } from "./repo-root.js";
 import { waitFor } from "./wait-for.js";
 
 /** Key-store tuning of the API, in seconds (the API's `JWKS_*` variables). */
@@ -51,6 +53,9 @@ export async function startApiApp(options: ApiAppOptions): Promise<ApiApp> {
     if (value !== undefined) env[name] = String(value);
   }
 
+  if (!existsSync(`${repoRoot}apps/api/dist/main.js`)) {
+    throw new Error("apps/api is not built: run `pnpm build` (or `pnpm test:chaos`, which builds)");
+  }
   const app = spawnChildApp({ name: "api", args: ["apps/api/dist/main.js"], env });
   const line = await app.waitForLine((l) => l.includes('"msg":"listening"'), 30_000);
   const url = String((JSON.parse(line) as { url: string }).url).replace(/\/$/, "");

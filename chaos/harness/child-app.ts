@@ -54,6 +54,18 @@ const baseEnv = (): Record<string, string> => {
 
 const running = new Set<ChildApp>();
 
+// Children run in their own process groups, so they would outlive a test runner that exits
+// without its teardown (a crash, a timeout): take them down with it.
+process.once("exit", () => {
+  for (const app of running) {
+    try {
+      process.kill(-app.pid, "SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }
+});
+
 /** Kills every child still running; the suite calls it after each test as a safety net. */
 export async function stopAllChildApps(): Promise<void> {
   await Promise.all([...running].map((app) => app.stop("SIGKILL")));

@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { type ChildApp, spawnChildApp } from "./child-app.js";
 import { freePort } from "./free-port.js";
 import { repoRoot } from "./repo-root.js";
@@ -23,6 +24,9 @@ export interface WebApp {
 
 /** Starts the production Next server of apps/web (`next start`, built by `pnpm build`). */
 export async function startWebApp(options: WebAppOptions): Promise<WebApp> {
+  if (!existsSync(`${repoRoot}apps/web/.next/BUILD_ID`)) {
+    throw new Error("apps/web has no production build: run `pnpm build` (or `pnpm test:chaos`)");
+  }
   const port = await freePort();
   const env: Record<string, string> = {
     API_URL: options.apiUrl,
