@@ -236,6 +236,34 @@ describe("as dev-writer", () => {
     await reloadUntilRecovered(page, "dev-writer");
     await page.close();
   });
+  it("replaces a cached token the API rejects after a key rotation, without the page noticing", async () => {
+    const requestsOnStatus = async () => {
+      const page = await open(writer, "/status");
+      const count = Number(await page.getByTestId("token-requests").textContent());
+      await page.getByText("Header fields and claims").click();
+      const { header } = JSON.parse((await page.getByTestId("token-claims").textContent()) ?? "{}");
+      await page.close();
+      return { count, kid: header.kid as string };
+    };
+    const before = await requestsOnStatus();
+
+    // The key that signed the cached token leaves the JWKS; a fresh API instance no longer knows it.
+    await issuer.rotateKeys();
+    await issuer.retirePreviousKeys();
+    const { port } = api;
+    await api.close();
+    api = await startApi(port);
+
+    const page = await open(writer, "/");
+    expect(await page.getByTestId("client-id").textContent()).toBe("dev-writer");
+    expect(await page.getByTestId("problem").count()).toBe(0);
+    await page.close();
+
+    const after = await requestsOnStatus();
+    expect(after.count).toBe(before.count + 1);
+    expect(after.kid).not.toBe(before.kid);
+    expect(after.kid).toBe(issuer.signingKid());
+  });
 });
 
 describe("misconfigured", () => {
