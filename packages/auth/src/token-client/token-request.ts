@@ -79,7 +79,10 @@ export async function guardTransport<T>(
 }
 
 /** Reads a body, refusing it once it grows past `limit` bytes (declared or actual). */
-export async function readCapped(response: Response, limit: number): Promise<Uint8Array> {
+export async function readCapped(
+  response: Response,
+  limit: number,
+): Promise<Uint8Array<ArrayBuffer>> {
   const declared = Number(response.headers.get("content-length"));
   if (Number.isFinite(declared) && declared > limit) {
     await response.body?.cancel();
@@ -99,7 +102,13 @@ export async function readCapped(response: Response, limit: number): Promise<Uin
     }
     chunks.push(value);
   }
-  return Buffer.concat(chunks);
+  const body = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return body;
 }
 
 function tooLarge(status: number, limit: number): InvalidTokenResponseError {
@@ -109,7 +118,7 @@ function tooLarge(status: number, limit: number): InvalidTokenResponseError {
 async function parseTokenResponse(
   ctx: TokenEndpointContext,
   response: Response,
-  body: Uint8Array,
+  body: Uint8Array<ArrayBuffer>,
   issuedAt: number,
   requestedScope: string | undefined,
 ): Promise<TokenSet> {
