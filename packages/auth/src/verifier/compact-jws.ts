@@ -25,8 +25,9 @@ function parseJsonObject(bytes: Buffer): Record<string, unknown> {
   let value: unknown;
   try {
     value = JSON.parse(bytes.toString("utf8"));
-  } catch (cause) {
-    throw new InvalidTokenError("malformed", { cause });
+  } catch {
+    // No `cause`: a SyntaxError's message quotes the text, and the text is the caller's token.
+    throw new InvalidTokenError("malformed");
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new InvalidTokenError("malformed");

@@ -524,12 +524,15 @@ describe("claims", () => {
       token(rsa, { kid: marker }),
       token(rsa, { alg: marker }),
       `${token(rsa, {}, { aud: marker })}x`,
+      `${b64url(`{"alg":"RS256","${marker}`)}.e30.c2ln`,
+      `${b64url({ alg: "RS256", kid: rsa.kid })}.${b64url(`{"${marker}`)}.c2ln`,
     ];
     for (const attempt of attempts) {
       const error = await authErrorOf(verifier.verify(attempt));
       expect(error.message).not.toContain(marker);
       expect(error.message).not.toContain(attempt.slice(0, 20));
       expect(JSON.stringify({ ...error, message: error.message })).not.toContain(marker);
+      expect(String(error.cause)).not.toContain(marker);
     }
   });
 });
