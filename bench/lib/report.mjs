@@ -173,7 +173,9 @@ function httpSection(http) {
       "off. **The load generator and the servers share the machine's 2 cores**, so absolute numbers " +
       "are lower than on a dedicated server and the ratios are what to compare. Every run must " +
       "answer 2xx only (checked), and each protected route is checked to return the token's subject " +
-      "before it is loaded.",
+      "before it is loaded. Tokens come from the development issuer (`@repo/issuer`, fresh keys in a " +
+      "temporary folder), which both servers find by discovery (`ISSUER_BASE_URL` / `issuerBaseURL`); " +
+      "the reused token is obtained with our token client (client credentials, `dev-writer`).",
     "",
     table(
       ["scenario", "req/s, median (min–max)", "p50 ms", "p99 ms", "× public", "× Express peer"],
@@ -188,7 +190,7 @@ function httpSection(http) {
     ),
     "",
     http.poolSize > 10_000
-      ? `"New token per request" cycles through ${http.poolSize} distinct valid tokens, more than the ` +
+      ? `"New token per request" cycles through ${http.poolSize} distinct tokens signed by the issuer, more than the ` +
         "verified-token cache holds (10 000), so every request pays a full verification and an LRU " +
         "insertion and eviction. The peer has no verified-token cache: it verifies every request."
       : `Quick mode: the ${http.poolSize}-token pool fits in the verified-token cache, so the ` +

@@ -1,16 +1,15 @@
-// Our API (the built `@repo/api`), configured like a deployment that trusts one issuer, started by
-// the HTTP benchmark as a separate process.
+// Our API (the built `@repo/api`), configured like a deployment that trusts one issuer found by
+// discovery, started by the HTTP benchmark as a separate process.
 import { reportFailures } from "../lib/child.mjs";
 import { memoryReport } from "../lib/server-memory.mjs";
 
 reportFailures();
 
 const api = await import("@repo/api");
-const { issuer, jwksUri, audience } = JSON.parse(process.argv[2]);
+const { issuerBaseURL, audience } = JSON.parse(process.argv[2]);
 const env = {
   NODE_ENV: "production",
-  ISSUER: issuer,
-  JWKS_URI: jwksUri,
+  ISSUER_BASE_URL: issuerBaseURL,
   AUDIENCE: audience,
   PORT: "0",
   HOST: "127.0.0.1",

@@ -7,10 +7,10 @@ import { memoryReport } from "../lib/server-memory.mjs";
 
 reportFailures();
 
-const { issuer, jwksUri, audience } = JSON.parse(process.argv[2]);
+const { issuerBaseURL, audience } = JSON.parse(process.argv[2]);
 const app = express();
 app.disable("x-powered-by");
-app.get("/whoami", auth({ issuer, jwksUri, audience, tokenSigningAlg: "RS256" }), (req, res) => {
+app.get("/whoami", auth({ issuerBaseURL, audience, tokenSigningAlg: "RS256" }), (req, res) => {
   const claims = req.auth.payload;
   res.json({
     sub: claims.sub,

@@ -1,9 +1,14 @@
+import { randomUUID } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { startIssuer } from "@repo/issuer";
 import autocannon from "autocannon";
 import { reportFailures, sendResult, startChild } from "../lib/child.mjs";
-import { AUDIENCE, CLIENT_ID, createSigningKey, ISSUER, signTokens } from "../lib/fixtures.mjs";
-import { startJwksServer } from "../lib/jwks-server.mjs";
+import { AUDIENCE } from "../lib/fixtures.mjs";
 import { pick, quick } from "../lib/options.mjs";
+import { auth } from "../lib/repo-auth.mjs";
 import { summarize } from "../lib/stats.mjs";
 
 reportFailures();
@@ -17,14 +22,40 @@ const CONNECTIONS = 10;
 // Larger than the API's verified-token cache (10 000 entries), so cycling through the pool never
 // hits it: every request pays a full verification.
 const POOL_SIZE = pick(12_000, 300);
+const SIGNING_BATCH = 250;
 
 const processPath = (name) => fileURLToPath(new URL(`../processes/${name}`, import.meta.url));
 
-const key = createSigningKey();
-const jwks = await startJwksServer([key]);
-const pool = signTokens(key, POOL_SIZE);
-const [token] = pool;
-const trust = JSON.stringify({ issuer: ISSUER, jwksUri: jwks.jwksUri, audience: AUDIENCE });
+// The development issuer, with keys of its own in a temporary folder: both servers find its keys
+// through discovery, as they would find an Auth0 tenant's.
+const keysDir = await mkdtemp(join(tmpdir(), "bench-issuer-keys-"));
+const issuer = await startIssuer({ port: 0, keysDir, quiet: true });
+
+// The token the protected scenarios reuse comes the way a caller gets it: our token client, the
+// client-credentials grant, the seeded development client.
+const tokens = auth.createClientCredentialsClient({
+  issuerBaseURL: issuer.issuer,
+  clientId: "dev-writer",
+  clientSecret: "dev-writer-secret",
+  audience: AUDIENCE,
+});
+const token = await tokens.getToken();
+await tokens.close();
+const subject = JSON.parse(Buffer.from(token.split(".")[1], "base64url").toString()).sub;
+
+// Distinct tokens signed by the issuer's current key (a unique `jti` each).
+const pool = [];
+while (pool.length < POOL_SIZE) {
+  const batch = Math.min(SIGNING_BATCH, POOL_SIZE - pool.length);
+  pool.push(
+    ...(await Promise.all(
+      Array.from({ length: batch }, () => issuer.signAccessToken({ jti: randomUUID() })),
+    )),
+  );
+}
+if (new Set(pool).size !== POOL_SIZE) throw new Error("the token pool holds duplicates");
+
+const trust = JSON.stringify({ issuerBaseURL: issuer.issuer, audience: AUDIENCE });
 
 async function startServer(name) {
   const child = startChild(processPath(name), { args: [trust], execArgv: ["--expose-gc"] });
@@ -38,10 +69,11 @@ async function memory(server) {
 }
 
 /** Fails the run unless the route answers 200 with the token's subject: never time an error path. */
-async function checkWhoami(url, expectSub) {
-  const res = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+async function checkWhoami(url, bearer) {
+  const res = await fetch(url, { headers: { authorization: `Bearer ${bearer}` } });
   const body = await res.text();
-  if (res.status !== 200 || !body.includes(expectSub)) {
+  const expected = JSON.parse(Buffer.from(bearer.split(".")[1], "base64url").toString()).sub;
+  if (res.status !== 200 || !body.includes(expected)) {
     throw new Error(`${url} answered ${res.status}: ${body.slice(0, 200)}`);
   }
 }
@@ -71,11 +103,12 @@ function load(url, authorization, durationS) {
 const api = hasApi ? await startServer("api-server.mjs") : undefined;
 const peer = await startServer("express-server.mjs");
 if (api) {
-  await checkWhoami(`${api.origin}/trpc/whoami`, `${CLIENT_ID}@clients`);
+  await checkWhoami(`${api.origin}/trpc/whoami`, token);
+  await checkWhoami(`${api.origin}/trpc/whoami`, pool[0]);
   const health = await fetch(`${api.origin}/trpc/health`);
   if (health.status !== 200) throw new Error(`health answered ${health.status}`);
 }
-await checkWhoami(`${peer.origin}/whoami`, `${CLIENT_ID}@clients`);
+await checkWhoami(`${peer.origin}/whoami`, token);
 const idle = { api: api && (await memory(api)), peer: await memory(peer) };
 
 let next = 0;
@@ -146,7 +179,8 @@ for (let round = 0; round < ROUNDS; round += 1) {
 const after = { api: api && (await memory(api)), peer: await memory(peer) };
 await api?.child.stop();
 await peer.child.stop();
-await jwks.close();
+await issuer.close();
+await rm(keysDir, { recursive: true, force: true });
 
 /** Per-round ratios of a scenario's req/s to another's measured in the same round. */
 const ratioTo = (list, baseId) => {
@@ -159,6 +193,7 @@ sendResult({
   rounds: ROUNDS,
   connections: CONNECTIONS,
   poolSize: POOL_SIZE,
+  subject,
   missing: api ? [] : ["startApiServer"],
   rows: scenarios.map((scenario) => {
     const list = runs.get(scenario.id);
