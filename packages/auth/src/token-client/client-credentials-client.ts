@@ -411,7 +411,7 @@ function tokenParameters(key: TokenKey, audienceParam: AudienceParam): URLSearch
 }
 
 /** One spelling per set of scopes, so "b a" and ["a", "b"] share a cached token. */
-export function normalizeScope(scope: string | readonly string[] | undefined): string | undefined {
+function normalizeScope(scope: string | readonly string[] | undefined): string | undefined {
   if (scope === undefined) return undefined;
   const list = typeof scope === "string" ? scope.split(/\s+/) : scope;
   const unique = [...new Set(list.filter((s) => s.length > 0))].sort();

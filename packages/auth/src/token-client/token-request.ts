@@ -10,7 +10,7 @@ import { parseRetryAfter } from "./retry-after.js";
 import type { TokenSet } from "./types.js";
 
 /** Larger token responses are refused: no real token response comes close. */
-export const MAX_RESPONSE_BYTES = 1024 * 1024;
+const MAX_RESPONSE_BYTES = 1024 * 1024;
 
 /** The authorization server and client as oauth4webapi describes them, plus transport settings. */
 export interface TokenEndpointContext {
@@ -79,10 +79,7 @@ export async function guardTransport<T>(
 }
 
 /** Reads a body, refusing it once it grows past `limit` bytes (declared or actual). */
-export async function readCapped(
-  response: Response,
-  limit: number,
-): Promise<Uint8Array<ArrayBuffer>> {
+async function readCapped(response: Response, limit: number): Promise<Uint8Array<ArrayBuffer>> {
   const declared = Number(response.headers.get("content-length"));
   if (Number.isFinite(declared) && declared > limit) {
     await response.body?.cancel();
