@@ -192,7 +192,8 @@ export async function startIssuer(options: StartIssuerOptions = {}): Promise<Run
         if (isJsonRequest(req)) request = await jsonToFormRequest(req);
         else if (!isFormOrEmpty(req)) throw new InvalidRequestBody(UNSUPPORTED_BODY);
       }
-      handle?.(request, res);
+      if (handle) handle(request, res);
+      else sendError(res, 503, "temporarily_unavailable", "the issuer is starting");
     } catch (error) {
       if (error instanceof InvalidRequestBody) {
         sendError(res, 400, "invalid_request", error.message);
