@@ -5,7 +5,7 @@
 // stops everything it spawned (tsx watch, Next's workers) and nothing outlives `pnpm dev`.
 //
 // Ports come from ISSUER_PORT, API_PORT and WEB_PORT (defaults 4400, 4000, 3000); the URLs the apps
-// use to reach each other follow them unless ISSUER_BASE_URL, AUDIENCE or API_URL are set.
+// use to reach each other follow them unless ISSUER_BASE_URL or API_URL are set.
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -42,7 +42,8 @@ const ports = {
 };
 const readyTimeoutMs = Number(process.env.DEV_READY_TIMEOUT_MS ?? 180_000);
 
-const issuerUrl = process.env.ISSUER_BASE_URL ?? `http://127.0.0.1:${ports.issuer}/`;
+const localIssuerUrl = `http://127.0.0.1:${ports.issuer}/`;
+const issuerUrl = process.env.ISSUER_BASE_URL ?? localIssuerUrl;
 const apiUrl = `http://127.0.0.1:${ports.api}`;
 const webUrl = `http://127.0.0.1:${ports.web}/`;
 
@@ -297,7 +298,7 @@ function banner() {
     "",
     `    web     ${webUrl}`,
     `    api     ${apiUrl}/trpc   ${dim(`(${apiUrl}/healthz, /readyz, /metrics)`)}`,
-    `    issuer  ${issuerUrl}   ${dim("(/.well-known/openid-configuration)")}`,
+    `    issuer  ${localIssuerUrl}   ${dim("(/.well-known/openid-configuration)")}`,
     "",
     "  Get a token and call the API:",
     `    curl -H "Authorization: Bearer $(${tokenCommand})" ${apiUrl}/trpc/whoami`,

@@ -172,6 +172,13 @@ export function generateService(root: string, options: ServiceOptions): Generate
     files.push(relative(root, target));
   }
 
+  const readme = join(dir, "README.md");
+  if (existsSync(readme)) {
+    const [title = "", ...rest] = readFileSync(readme, "utf8").split("\n");
+    const origin = `Generated from \`${TEMPLATE_DIR}\` by \`pnpm gen service\`: same structure, its own audience (\`${options.audience}\`), scopes (\`${scopes.read}\`, \`${scopes.write}\`) and port (${service.port}).`;
+    writeFileSync(readme, [title, "", origin, ...rest].join("\n"));
+  }
+
   registerInTenant(root, tenant, { audience: options.audience, name, scopes, client });
   files.push(TENANT_FILE);
 
