@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { copyOfTestKeys } from "../test/support/keys-dir.js";
 import { type RunningIssuer, startIssuer } from "./issuer-server.js";
-import type { TenantConfig } from "./tenant.js";
+import { type TenantConfig, TenantError } from "./tenant.js";
 import { TokenRequestError } from "./token-request.js";
 
 const API = "https://api.example.local";
@@ -59,6 +59,14 @@ it("keeps the last valid tenant when the file is broken", async () => {
   issuer = await startIssuer({ port: 0, keysDir, tenantFile, quiet: true });
   await writeFile(tenantFile, '{ "apis": [');
   await expect(issuer.requestToken({ clientId: "first" })).resolves.toHaveProperty("access_token");
+});
+
+it("refuses at start a client whose keys oidc-provider cannot use, naming it", async () => {
+  const tenant = withClients("a");
+  tenant.clients.push({ clientId: "bad", jwks: { keys: [{ kty: "EC", x: "1" }] } });
+  const start = startIssuer({ port: 0, keysDir, tenant, quiet: true });
+  await expect(start).rejects.toBeInstanceOf(TenantError);
+  await expect(start).rejects.toThrow(/clients\[1\]/);
 });
 
 it("reports a token endpoint refusal with its status and code", async () => {

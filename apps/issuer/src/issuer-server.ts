@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { JWTHeaderParameters, JWTPayload } from "jose";
+import type { errors, Provider } from "oidc-provider";
 import { createAuth0Provider, routes } from "./auth0-provider.js";
 import { fileVersion } from "./file-version.js";
 import {
@@ -22,7 +23,7 @@ import {
   retirePreviousKeys,
   rotateKeySet,
 } from "./signing-keys.js";
-import { loadTenant, parseTenant, type Tenant, type TenantConfig } from "./tenant.js";
+import { loadTenant, parseTenant, type Tenant, type TenantConfig, TenantError } from "./tenant.js";
 import { requestToken, type TokenRequest, type TokenResponse } from "./token-request.js";
 
 export interface StartIssuerOptions {
@@ -94,6 +95,23 @@ async function listen(server: ReturnType<typeof createServer>, port: number, hos
 }
 
 /**
+ * oidc-provider validates static clients when first used; doing it now turns a bad client (an
+ * unusable JWKS, say) into a tenant error at start instead of a failure at its first request.
+ */
+async function checkClients(provider: Provider, tenant: Tenant, source: string): Promise<void> {
+  const issues: string[] = [];
+  for (const [i, client] of tenant.clients.entries()) {
+    try {
+      await provider.Client.find(client.clientId);
+    } catch (error) {
+      const { error_description, message } = error as errors.OIDCProviderError;
+      issues.push(`clients[${i}]: ${error_description ?? message}`);
+    }
+  }
+  if (issues.length > 0) throw new TenantError(source, issues);
+}
+
+/**
  * Starts an Auth0-compatible authorization server for client credentials.
  *
  * The HTTP server outlives any one oidc-provider instance: when the keys file changes (a rotation
@@ -126,12 +144,20 @@ export async function startIssuer(options: StartIssuerOptions = {}): Promise<Run
   const issuer = `http://${hostForUrl(host)}:${port}/`;
 
   const store = createMemoryStore();
-  const install = (nextTenant: Tenant, nextKeys: KeySet) => {
-    handle = createAuth0Provider(issuer, nextTenant, nextKeys, store).callback();
+  const tenantSource = tenantFile ?? "passed to startIssuer";
+  const install = async (nextTenant: Tenant, nextKeys: KeySet) => {
+    const provider = createAuth0Provider(issuer, nextTenant, nextKeys, store);
+    await checkClients(provider, nextTenant, tenantSource);
+    handle = provider.callback();
     tenant = nextTenant;
     keySet = nextKeys;
   };
-  install(tenant, keySet);
+  try {
+    await install(tenant, keySet);
+  } catch (error) {
+    server.close();
+    throw error;
+  }
 
   async function readChangedKeys(): Promise<KeySet> {
     const version = await keysFileVersion(keysDir);
@@ -166,7 +192,12 @@ export async function startIssuer(options: StartIssuerOptions = {}): Promise<Run
 
   async function reload(): Promise<void> {
     const [nextKeys, nextTenant] = await Promise.all([readChangedKeys(), readChangedTenant()]);
-    if (nextKeys !== keySet || nextTenant !== tenant) install(nextTenant, nextKeys);
+    if (nextKeys === keySet && nextTenant === tenant) return;
+    try {
+      await install(nextTenant, nextKeys);
+    } catch (error) {
+      console.error(`issuer: keeping the current configuration: ${(error as Error).message}`);
+    }
   }
 
   function refresh(): Promise<void> {
