@@ -7,6 +7,7 @@ export type JwksBehaviour =
   | { kind: "ok" }
   | { kind: "status"; status: number }
   | { kind: "hang" }
+  | { kind: "delay"; ms: number }
   | { kind: "hang-body" }
   | { kind: "body"; body: string; contentType?: string }
   | { kind: "huge"; bytes: number; declareLength: boolean }
@@ -81,6 +82,15 @@ export async function startJwksServer(initialKeys: readonly object[] = []): Prom
       case "hang":
         hanging.add(response);
         return;
+      case "delay": {
+        hanging.add(response);
+        const body = JSON.stringify(document());
+        setTimeout(() => {
+          hanging.delete(response);
+          response.writeHead(200, { "content-type": "application/json" }).end(body);
+        }, current.ms).unref();
+        return;
+      }
       case "hang-body":
         response.writeHead(200, { "content-type": "application/json" });
         response.write('{"keys":[');

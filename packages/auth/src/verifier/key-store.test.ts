@@ -317,6 +317,30 @@ describe("JWKS outages", () => {
     },
   );
 
+  it("waits for a slow endpoint that answers within the timeout", async () => {
+    const fx = await fixture([key1], { timeout: 2_000 });
+    fx.server.setBehaviour({ kind: "delay", ms: 100 });
+    await expect(fx.verifier.verify(fx.token(key1))).resolves.toBeDefined();
+    expect(fx.verifier.health().state).toBe("fresh");
+  });
+
+  it("reports fresh, stale and down as the clock moves, with an event per change", async () => {
+    const fx = await fixture([key1], { jwksCacheMaxAge: MINUTE, jwksMaxStaleness: MINUTE });
+    await fx.verifier.warmUp();
+    fx.server.setBehaviour({ kind: "status", status: 500 });
+    expect(fx.verifier.health().state).toBe("fresh");
+    fx.clock.advance(MINUTE);
+    expect(fx.verifier.health().state).toBe("stale");
+    fx.clock.advance(MINUTE);
+    expect(fx.verifier.health()).toMatchObject({ state: "down", keys: 0 });
+    const changes = fx.events.filter((event) => event.type === "keys_state_changed");
+    expect(changes).toEqual([
+      { type: "keys_state_changed", state: "fresh", previous: "down" },
+      { type: "keys_state_changed", state: "stale", previous: "fresh" },
+      { type: "keys_state_changed", state: "down", previous: "stale" },
+    ]);
+  });
+
   it("never follows a redirect", async () => {
     const fx = await fixture([key1]);
     const elsewhere = await server([key1.publicJwk]);
