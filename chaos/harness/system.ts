@@ -6,9 +6,9 @@ import {
   createClientCredentialsClient,
   type TokenClientEvent,
 } from "@repo/auth";
-import { type RunningIssuer, startIssuer } from "@repo/issuer";
 import { type ApiApp, type KeyStoreTuning, startApiApp } from "./api-app.js";
 import { type FaultProxy, startFaultProxy } from "./fault-proxy.js";
+import { type IssuerApp, startIssuerApp } from "./issuer-app.js";
 import { AUDIENCE, chaosTenant, WRITER } from "./tenant.js";
 
 export interface SystemOptions {
@@ -20,8 +20,8 @@ export interface SystemOptions {
 }
 
 export interface ChaosSystem {
-  /** The authorization server (apps/issuer), in this process so keys can be rotated on cue. */
-  issuer: RunningIssuer;
+  /** The authorization server (apps/issuer), a child process on a tenant file and keys folder. */
+  issuer: IssuerApp;
   /** Everything the API and the token clients send to the issuer goes through it. */
   proxy: FaultProxy;
   api: ApiApp;
@@ -41,7 +41,7 @@ export interface ChaosSystem {
 }
 
 /**
- * Issuer (in this process, on a temporary keys folder) → fault proxy → API (built, as a child
+ * Issuer (built, a child process on a temporary keys folder) → fault proxy → API (built, as a child
  * process). Everything is torn down through `defer`.
  */
 export async function startSystem(
@@ -55,8 +55,8 @@ export async function startSystem(
   const tenant = chaosTenant(options.tokenLifetime);
   const tenantFile = join(dir, "tenant.json");
   await writeFile(tenantFile, JSON.stringify(tenant));
-  const issuer = await startIssuer({ port: 0, keysDir, tenant, quiet: true });
-  defer(() => issuer.close());
+  const issuer = await startIssuerApp({ tenantFile, keysDir });
+  defer(() => issuer.stop());
   const proxy = await startFaultProxy(issuer.issuer);
   defer(() => proxy.close());
   const jwksPath = new URL(issuer.jwksUri).pathname;

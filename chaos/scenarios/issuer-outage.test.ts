@@ -42,6 +42,7 @@ describe("the issuer goes down for longer than the key cache age", () => {
     await waitFor(() => count("200") >= 20, { message: "warm-up calls" });
     const down = Date.now();
     await system.proxy.refuse();
+    await system.issuer.stop();
 
     await waitFor(() => count("503", down) >= 1, { timeout: 15_000, message: "the first 503" });
     const first503 = Math.min(
@@ -58,6 +59,7 @@ describe("the issuer goes down for longer than the key cache age", () => {
     await waitFor(() => web.events.some((e) => e.type === "refresh_failed"), {
       message: "a failed background refresh",
     });
+    await system.issuer.start();
     const back = Date.now();
     await system.proxy.accept();
     await waitFor(() => count("200", back) >= 1, { timeout: 10_000, message: "API recovery" });

@@ -9,7 +9,8 @@ import { waitFor } from "../harness/wait-for.js";
 
 const defer = useTeardown();
 
-const tuning = { cacheMaxAge: 1, maxStale: 60, cooldown: 1, timeout: 1.5 };
+// A timeout long enough that waiting for a hung fetch cannot hide in the noise of a busy machine.
+const tuning = { cacheMaxAge: 1, maxStale: 60, cooldown: 1, timeout: 3 };
 
 describe("the JWKS endpoint hangs", () => {
   it("does not delay requests with known keys; unknown kids fail after the timeout, not later", async () => {
@@ -46,7 +47,7 @@ describe("the JWKS endpoint hangs", () => {
       const { status } = await whoami(forged);
       return { status, ms: Date.now() - startedAt };
     };
-    const unknown = [await unknownKid(), await unknownKid(), await unknownKid()];
+    const unknown = [await unknownKid(), await unknownKid()];
     const summary = await load.stop();
 
     const duringHang = summary.records.filter((r) => r.startedAt >= hungFrom);
