@@ -1,0 +1,163 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import {
+  type AnyTRPCProcedure,
+  type AnyTRPCRouter,
+  callTRPCProcedure,
+  getTRPCErrorFromUnknown,
+  type TRPCDefaultErrorShape,
+  type TRPCError,
+  transformTRPCResponse,
+} from "@trpc/server";
+import {
+  getHTTPStatusCode,
+  getHTTPStatusCodeFromError,
+  type ResponseMeta,
+} from "@trpc/server/http";
+import { TRPC_ERROR_CODES_BY_KEY, type TRPCResponse } from "@trpc/server/rpc";
+
+export interface QueryFastPathOptions<TContext> {
+  router: AnyTRPCRouter;
+  maxBatchSize: number;
+  /** Same contract as the adapter's `responseMeta` (`ctx`, `data` and `errors` are given). */
+  responseMeta(opts: { ctx: TContext; data: TRPCResponse[]; errors: TRPCError[] }): ResponseMeta;
+  onError(opts: { error: TRPCError; path: string; ctx: TContext }): void;
+}
+
+/** Answers a request if it can, returning `true`; `false` leaves it untouched for the adapter. */
+export type QueryFastPath<TContext> = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  search: string,
+  ctx: TContext,
+) => boolean;
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+/**
+ * Answers `GET` queries (single or batched, as `httpLink` and `httpBatchLink` send them) by calling
+ * the procedures directly, with the same wire format as tRPC's Node adapter: same bodies, error
+ * shapes (through the router's `errorFormatter`), statuses (207 for mixed batches) and
+ * `responseMeta` headers.
+ *
+ * Why: the adapter turns every request into a fetch `Request`, abort signals and a streamed
+ * `Response`; for the small JSON answers of this API that costs several times the procedure itself
+ * and sets the server's throughput. Everything else goes to the adapter unchanged: mutations,
+ * streaming (`trpc-accept`), unknown or non-query procedures, and inputs the adapter would refuse
+ * (so error answers stay exactly the adapter's). The router defines no per-procedure `.errors()`
+ * formatters, which this path does not apply.
+ */
+export function createQueryFastPath<TContext>(
+  options: QueryFastPathOptions<TContext>,
+): QueryFastPath<TContext> {
+  const { router, maxBatchSize } = options;
+  const config = router._def._config;
+  const procedures = router._def.procedures as Record<string, AnyTRPCProcedure | undefined>;
+  const isQuery = (path: string) => procedures[path]?._def.type === "query";
+
+  const errorShape = (error: TRPCError, path: string, input: unknown, ctx: TContext) => {
+    const shape: TRPCDefaultErrorShape = {
+      message: error.message,
+      code: TRPC_ERROR_CODES_BY_KEY[error.code],
+      data: { code: error.code, httpStatus: getHTTPStatusCodeFromError(error) },
+    };
+    if (config.isDev && typeof error.stack === "string") shape.data.stack = error.stack;
+    shape.data.path = path;
+    return config.errorFormatter({ error, type: "query", path, input, ctx, shape });
+  };
+
+  const answer = async (
+    res: ServerResponse,
+    paths: string[],
+    inputs: unknown[],
+    ctx: TContext,
+    batch: boolean,
+  ) => {
+    const errors: (TRPCError | undefined)[] = [];
+    const data: TRPCResponse[] = await Promise.all(
+      paths.map(async (path, index): Promise<TRPCResponse> => {
+        const input = inputs[index];
+        try {
+          const result = await callTRPCProcedure({
+            router,
+            path,
+            getRawInput: async () => input,
+            ctx,
+            type: "query",
+            signal: undefined,
+            batchIndex: index,
+          });
+          return { result: { data: result } };
+        } catch (cause) {
+          const error = getTRPCErrorFromUnknown(cause);
+          errors[index] = error;
+          options.onError({ error, path, ctx });
+          return { error: errorShape(error, path, input, ctx) };
+        }
+      }),
+    );
+    const defined = errors.filter((error): error is TRPCError => error !== undefined);
+    const meta = options.responseMeta({ ctx, data, errors: defined });
+    const body = JSON.stringify(
+      transformTRPCResponse(config, batch ? data : (data[0] as TRPCResponse)),
+    );
+    res.statusCode = meta.status ?? getHTTPStatusCode(data, errors);
+    res.setHeader("vary", "trpc-accept, accept");
+    res.setHeader("content-type", "application/json");
+    res.setHeader("content-length", Buffer.byteLength(body));
+    if (meta.headers instanceof Headers) {
+      for (const [name, value] of meta.headers) res.setHeader(name, value);
+    }
+    res.end(body);
+  };
+
+  return (req, res, path, search, ctx) => {
+    if (req.method !== "GET" || req.headers["trpc-accept"] !== undefined) return false;
+    const params = new URLSearchParams(search);
+    const batch = params.get("batch") === "1";
+    const paths = batch ? path.split(",") : [path];
+    if (paths.length > maxBatchSize || !paths.every(isQuery)) return false;
+
+    let parsed: unknown;
+    const raw = params.get("input");
+    if (raw) {
+      try {
+        parsed = JSON.parse(raw);
+      } catch {
+        return false;
+      }
+    }
+    let inputs: unknown[];
+    if (parsed === undefined) inputs = [];
+    else if (!batch) inputs = [config.transformer.input.deserialize(parsed)];
+    else if (!isObject(parsed)) return false;
+    else {
+      const record = parsed;
+      inputs = paths.map((_, index) => {
+        const input = record[index];
+        return input === undefined ? undefined : config.transformer.input.deserialize(input);
+      });
+    }
+
+    answer(res, paths, inputs, ctx, batch).catch((cause: unknown) => {
+      const error = getTRPCErrorFromUnknown(cause);
+      options.onError({ error, path, ctx });
+      if (res.headersSent) {
+        res.end();
+        return;
+      }
+      res.statusCode = 500;
+      res.setHeader("content-type", "application/json");
+      res.end(
+        JSON.stringify({
+          error: {
+            message: "Internal server error",
+            code: TRPC_ERROR_CODES_BY_KEY.INTERNAL_SERVER_ERROR,
+          },
+        }),
+      );
+    });
+    return true;
+  };
+}

@@ -1,0 +1,93 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ApiServer } from "../src/server.js";
+import { type KeyServer, startKeyServer } from "./fixtures/key-server.js";
+import { AUDIENCE, createSigner, m2mClaims, type Signer } from "./fixtures/signer.js";
+import { startTestApi } from "./fixtures/test-api.js";
+import { waitFor } from "./fixtures/wait-for.js";
+
+// The query fast path must answer exactly as tRPC's Node adapter does. Two servers, one with the
+// fast path and one without, get the same requests; their answers must match.
+let signer: Signer;
+let keys: KeyServer;
+let fast: ApiServer;
+let stock: ApiServer;
+
+beforeAll(async () => {
+  signer = await createSigner();
+  keys = await startKeyServer(() => [signer.publicJwk]);
+  const env = { ISSUER_BASE_URL: keys.issuer, AUDIENCE };
+  [{ api: fast }, { api: stock }] = await Promise.all([
+    startTestApi(env),
+    startTestApi(env, { fastQueries: false }),
+  ]);
+  for (const api of [fast, stock]) {
+    await waitFor(async () => (await fetch(`${api.url}/readyz`)).status === 200, "keys");
+  }
+});
+afterAll(async () => {
+  await fast?.close();
+  await stock?.close();
+  await keys?.close();
+});
+
+const WIRE_HEADERS = ["content-type", "vary", "www-authenticate", "retry-after", "allow"];
+
+async function answer(api: ApiServer, target: string, headers: Record<string, string>) {
+  const res = await fetch(`${api.trpcUrl}/${target}`, { headers });
+  const text = await res.text();
+  // Byte-for-byte, but for the time of the last key refresh (each server has its own).
+  const body = text.replace(/"lastRefreshAt":"[^"]+"/g, '"lastRefreshAt":"…"');
+  return {
+    status: res.status,
+    headers: Object.fromEntries(WIRE_HEADERS.map((name) => [name, res.headers.get(name)])),
+    body,
+    chunked: res.headers.get("transfer-encoding") === "chunked",
+  };
+}
+
+describe("query fast path", () => {
+  it("answers GET queries exactly as the tRPC adapter does", async () => {
+    const token = (scope: string) => signer.sign(m2mClaims(keys.issuer, { scope }));
+    const reader = { authorization: `Bearer ${await token("read:items")}` };
+    const scopeless = { authorization: `Bearer ${await token("")}` };
+    const input = (value: unknown) => `input=${encodeURIComponent(JSON.stringify(value))}`;
+
+    const served: [string, Record<string, string>][] = [
+      ["health", {}],
+      ["whoami", {}],
+      ["whoami", { authorization: "Basic dXNlcjpwYXNz" }],
+      ["whoami", { authorization: "Bearer a b" }],
+      ["whoami", { authorization: "Bearer not.a.token" }],
+      ["whoami", reader],
+      [`whoami?${input({ ignored: true })}`, reader],
+      ["items.list", reader],
+      ["items.list", scopeless],
+      [`health,whoami?batch=1&${input({})}`, {}],
+      ["whoami,items.list?batch=1", {}],
+      [`items.list,whoami?batch=1&${input({ 0: null })}`, scopeless],
+      [`health,items.list,whoami?batch=1&${input({})}`, reader],
+    ];
+    const delegated: [string, Record<string, string>][] = [
+      ["items.create", reader],
+      ["nope", {}],
+      ["whoami,nope?batch=1", reader],
+      [`whoami?batch=1&${input([1])}`, reader],
+      ["whoami?input=%7Bnot-json", reader],
+      ["whoami?batch=1", { ...reader, "trpc-accept": "application/jsonl" }],
+    ];
+
+    for (const [target, headers] of [...served, ...delegated]) {
+      const [ours, theirs] = await Promise.all([
+        answer(fast, target, headers),
+        answer(stock, target, headers),
+      ]);
+      expect({ target, ...ours, chunked: undefined }).toEqual({
+        target,
+        ...theirs,
+        chunked: undefined,
+      });
+      const isServed = served.some(([servedTarget]) => servedTarget === target);
+      expect(ours.chunked, target).toBe(!isServed);
+    }
+  });
+});
