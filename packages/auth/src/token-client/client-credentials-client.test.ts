@@ -148,6 +148,21 @@ describe("createClientCredentialsClient", () => {
     expect(payload.jti).toBeTypeOf("string");
   });
 
+  it("uses the issuer, with its trailing slash, as the assertion audience when given", async () => {
+    const { publicKey, privateKey } = await generateKeyPair("ES256");
+    const { server, tokens } = await setup((s) => ({
+      authMethod: "private_key_jwt",
+      privateKey,
+      issuerBaseURL: s.issuer.replace(/\/$/, ""),
+      now: Date.now,
+    }));
+    await tokens.getToken();
+    const assertion = server.received[0]?.params.get("client_assertion") ?? "";
+    await expect(
+      jwtVerify(assertion, publicKey, { audience: server.issuer }),
+    ).resolves.toBeTruthy();
+  });
+
   it("finds the token endpoint through discovery", async () => {
     const { server, tokens } = await setup((s) => ({
       tokenEndpoint: undefined,

@@ -368,7 +368,7 @@ async function resolveServer(
   if (options.tokenEndpoint !== undefined) {
     const tokenEndpoint = new URL(options.tokenEndpoint).href;
     const issuer =
-      options.issuerBaseURL === undefined ? tokenEndpoint : String(options.issuerBaseURL);
+      options.issuerBaseURL === undefined ? tokenEndpoint : new URL(options.issuerBaseURL).href;
     return { issuer, token_endpoint: tokenEndpoint };
   }
   const issuer = new URL(String(options.issuerBaseURL));
