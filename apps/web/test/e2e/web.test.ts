@@ -204,7 +204,12 @@ describe("as dev-writer", () => {
         ),
       );
     });
-    await page.goto(`${writer.url}/`);
+    const home = await page.goto(`${writer.url}/`);
+    expect(home?.headers()).toMatchObject({
+      "x-frame-options": "DENY",
+      "x-content-type-options": "nosniff",
+      "referrer-policy": "no-referrer",
+    });
     await page.getByLabel("New item").fill("Audit the bundle");
     await page.getByRole("button", { name: "Create item" }).click();
     await expect.poll(() => page.getByTestId("create-result").textContent()).toContain("Audit");
