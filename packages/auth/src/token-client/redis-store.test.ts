@@ -89,6 +89,18 @@ describe("redisStore", () => {
     expect(server.requests).toBe(1);
   });
 
+  it("takes over from a lock holder that died, once its lock lapses", async () => {
+    const prefix = await freshPrefix();
+    await client({ url: SHARED_REDIS, prefix }).getToken();
+    const [tokenKey] = await admin.keys(`${prefix}*`);
+    await admin.del(tokenKey ?? "");
+    await admin.set(`${tokenKey}:lock`, "a process that crashed", "PX", 300);
+    const survivor = client({ url: SHARED_REDIS, prefix });
+    expect(await survivor.getToken()).toBe("token-2");
+    expect(await admin.exists(`${tokenKey}:lock`)).toBe(0);
+    expect(server.requests).toBe(2);
+  });
+
   it("keeps tokens with a TTL of their remaining lifetime minus the skew", async () => {
     const prefix = await freshPrefix();
     server.fallback = { kind: "token", expiresIn: 600 };
