@@ -1,5 +1,7 @@
 // The token endpoint answers as Auth0's does, for form and JSON bodies alike.
+import { once } from "node:events";
 import { rm } from "node:fs/promises";
+import { connect } from "node:net";
 import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { copyOfTestKeys } from "../test/support/keys-dir.js";
@@ -172,6 +174,18 @@ describe("JSON bodies", () => {
     const response = await postJson({ ...reader, audience: API, padding: "x".repeat(60_000) });
     expect(response.status).toBe(400);
     expect(response.body.error).toBe("invalid_request");
+  });
+
+  it("keeps serving after a client hangs up mid-body", async () => {
+    const socket = connect(issuer.port, "127.0.0.1");
+    await once(socket, "connect");
+    socket.end(
+      "POST /oauth/token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" +
+        'Content-Length: 500\r\n\r\n{"grant_type":',
+    );
+    socket.destroy();
+    await once(socket, "close");
+    expect((await postJson({ ...reader, audience: API })).status).toBe(200);
   });
 
   it("keeps the connection usable for the next request", async () => {

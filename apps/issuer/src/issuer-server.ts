@@ -72,6 +72,10 @@ export interface RunningIssuer {
 }
 
 function sendError(res: ServerResponse, status: number, error: string, description: string) {
+  if (res.headersSent || res.destroyed) {
+    res.destroy();
+    return;
+  }
   res.writeHead(status, {
     "content-type": "application/json; charset=utf-8",
     "cache-control": "no-store",
@@ -141,6 +145,8 @@ export async function startIssuer(options: StartIssuerOptions = {}): Promise<Run
 
   const server = createServer((req, res) => void serve(req, res));
   const port = await listen(server, options.port ?? 0, host);
+  // Past the start, a server error (out of file descriptors, say) is reported, not fatal.
+  server.on("error", (error) => console.error("issuer: server error", error));
   const issuer = `http://${hostForUrl(host)}:${port}/`;
 
   const store = createMemoryStore();

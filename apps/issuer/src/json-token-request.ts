@@ -60,11 +60,18 @@ function toForm(json: unknown): URLSearchParams {
  * reads like any other, so every parameter goes through the same checks either way.
  */
 export async function jsonToFormRequest(req: IncomingMessage): Promise<IncomingMessage> {
-  let json: unknown;
+  let raw: Buffer;
   try {
-    json = JSON.parse((await readBody(req)).toString("utf8"));
+    raw = await readBody(req);
   } catch (cause) {
     if (cause instanceof InvalidRequestBody) throw cause;
+    // The client went away mid-body: there is no one left to answer.
+    throw new InvalidRequestBody("the request body was cut short", { cause });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(raw.toString("utf8"));
+  } catch (cause) {
     throw new InvalidRequestBody("failed to parse the request body", { cause });
   }
   const body = Buffer.from(toForm(json).toString());
