@@ -24,7 +24,7 @@ export interface RequestTrace {
   /** Why verification failed. */
   authError?: AuthErrorCode;
   authReason?: InvalidTokenReason;
-  /** Scopes a call needed and the verified token lacked. */
+  /** Scopes the request's calls needed and the verified token lacked. */
   missingScopes?: readonly string[];
   /** The HTTP status of each call, in batch order, once tRPC has answered. */
   callStatuses?: number[];

@@ -30,6 +30,7 @@ export function createApiVerifier(
     jwksMaxStaleness: toMs(config.jwksMaxStale),
     jwksCooldown: toMs(config.jwksCooldown),
     timeout: toMs(config.jwksTimeout),
+    allowInsecureHttp: config.allowInsecureHttp ? true : "loopback",
     fetch: deps.fetch,
     now: deps.now,
     onEvent(event) {

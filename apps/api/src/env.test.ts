@@ -74,6 +74,15 @@ describe("parseEnv", () => {
     ).toBe(true);
   });
 
+  it("refuses plain http to a remote authorization server unless allowed", () => {
+    const remote = { ISSUER_BASE_URL: "http://issuer.internal:4400/" };
+    const refused = parseEnv(remote);
+    expect(refused.ok ? "" : refused.message).toContain("ISSUER_BASE_URL: uses plain http");
+    const allowed = parseEnv({ ...remote, ALLOW_INSECURE_HTTP: "true" });
+    expect(allowed.ok && allowed.config.allowInsecureHttp).toBe(true);
+    expect(parseEnv({ ISSUER_BASE_URL: "http://localhost:4400/" }).ok).toBe(true);
+  });
+
   it("needs ISSUER with JWKS_URI when there is no discovery", () => {
     const env = parseEnv({ JWKS_URI: "http://127.0.0.1:1/jwks.json" });
     expect(env.ok ? "" : env.message).toContain("ISSUER:");

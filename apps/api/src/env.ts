@@ -12,6 +12,7 @@ export const SUPPORTED_ALGORITHMS = [
   "ES384",
   "ES512",
   "EdDSA",
+  "Ed25519",
 ] as const;
 
 export type SigningAlgorithm = (typeof SUPPORTED_ALGORITHMS)[number];
@@ -90,11 +91,24 @@ const schema = z.object({
   JWKS_COOLDOWN: seconds,
   JWKS_TIMEOUT: seconds,
   SHUTDOWN_TIMEOUT: seconds,
+  ALLOW_INSECURE_HTTP: z.preprocess(
+    unset,
+    z.enum(["true", "false"], { error: 'must be "true" or "false"' }).optional(),
+  ),
   LOG_LEVEL: z.preprocess(
     (value) => unset(value) ?? "info",
     z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(", ")}` }),
   ),
 });
+
+const LOOPBACK_HOSTS = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
+
+function isRemoteHttp(value: string | undefined): boolean {
+  const text = value?.trim();
+  if (!text || !URL.canParse(text)) return false;
+  const url = new URL(text);
+  return url.protocol === "http:" && !LOOPBACK_HOSTS.test(url.hostname);
+}
 
 /** The API's validated configuration; durations are in seconds, as operators write them. */
 export interface ApiConfig {
@@ -111,6 +125,8 @@ export interface ApiConfig {
   jwksCooldown: number | undefined;
   jwksTimeout: number | undefined;
   shutdownTimeout: number;
+  /** Plain `http:` for the authorization server on any host, not only loopback ones. */
+  allowInsecureHttp: boolean;
   logLevel: (typeof LOG_LEVELS)[number];
 }
 
@@ -148,6 +164,17 @@ export function parseEnv(env: Record<string, string | undefined>): EnvResult {
     }
   }
 
+  if (env.ALLOW_INSECURE_HTTP !== "true") {
+    for (const name of ["ISSUER_BASE_URL", "JWKS_URI"] as const) {
+      if (isRemoteHttp(env[name])) {
+        report(
+          name,
+          "uses plain http on a non-loopback host: use https (or ALLOW_INSECURE_HTTP=true)",
+        );
+      }
+    }
+  }
+
   if (!parsed.success || problems.size > 0) {
     const lines = [...problems].map(([name, list]) => `  ${name}: ${list.join("; ")}`);
     return {
@@ -174,6 +201,7 @@ export function parseEnv(env: Record<string, string | undefined>): EnvResult {
       jwksCooldown: value.JWKS_COOLDOWN,
       jwksTimeout: value.JWKS_TIMEOUT,
       shutdownTimeout: value.SHUTDOWN_TIMEOUT ?? 10,
+      allowInsecureHttp: value.ALLOW_INSECURE_HTTP === "true",
       logLevel: value.LOG_LEVEL,
     },
   };

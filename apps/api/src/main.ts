@@ -26,7 +26,10 @@ try {
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
 } catch (error) {
-  if (!(error instanceof ListenError)) throw error;
-  logger.fatal({ code: error.code, port: env.config.port, host: env.config.host }, error.message);
+  if (error instanceof ListenError) {
+    logger.fatal({ code: error.code, port: env.config.port, host: env.config.host }, error.message);
+  } else {
+    logger.fatal({ err: error }, "cannot start the API");
+  }
   process.exit(1);
 }

@@ -101,7 +101,10 @@ export function requireScopes<const S extends ApiScope>(...scopes: [S, ...S[]]) 
     try {
       checkScopes(ctx.auth, scopes);
     } catch (error) {
-      if (error instanceof InsufficientScopeError) ctx.trace.missingScopes = error.missingScopes;
+      if (error instanceof InsufficientScopeError) {
+        const missing = new Set([...(ctx.trace.missingScopes ?? []), ...error.missingScopes]);
+        ctx.trace.missingScopes = [...missing];
+      }
       throw toTRPCError(error);
     }
     return next();
