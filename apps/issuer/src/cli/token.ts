@@ -1,4 +1,4 @@
-// `pnpm token [--client dev-writer] [--audience …] [--scope …]`: prints a fresh access token from
+// `pnpm -s token [--client dev-writer] [--audience …] [--scope …]`: prints a fresh access token from
 // the running dev issuer, and nothing else on stdout, so that it fits in a curl command.
 import { parseArgs } from "node:util";
 import { readEnv } from "../env.js";
@@ -8,7 +8,7 @@ import { requestToken, TokenRequestError } from "../token-request.js";
 import { parseOrExit } from "./args.js";
 
 const args = parseOrExit(
-  "pnpm token [--client dev-writer] [--audience https://api.example.local] [--scope read:items]",
+  "pnpm -s token [--client dev-writer] [--audience https://api.example.local] [--scope read:items]",
   (argv) =>
     parseArgs({
       args: argv,
