@@ -108,6 +108,18 @@ describe("openid-client", () => {
     );
   });
 
+  it("publishes only public RS256 signing keys", async () => {
+    const { keys } = (await (await fetch(issuer.jwksUri)).json()) as {
+      keys: Record<string, unknown>[];
+    };
+    expect(keys.length).toBeGreaterThanOrEqual(2);
+    for (const key of keys) {
+      expect(key).toMatchObject({ kty: "RSA", alg: "RS256", use: "sig", kid: expect.any(String) });
+      for (const secret of ["d", "p", "q", "dp", "dq", "qi"])
+        expect(key).not.toHaveProperty(secret);
+    }
+  });
+
   it("serves RFC 8414 metadata too", async () => {
     const response = await fetch(`${issuer.issuer}.well-known/oauth-authorization-server`);
     expect(response.status).toBe(200);
