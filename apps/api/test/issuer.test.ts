@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { type RunningIssuer, startIssuer } from "@repo/issuer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ApiServer } from "../src/server.js";
+import { createSigner, m2mClaims } from "./fixtures/signer.js";
 import { callTrpc, startTestApi } from "./fixtures/test-api.js";
 import { waitFor } from "./fixtures/wait-for.js";
 
@@ -73,6 +74,30 @@ describe("with tokens from the development issuer", () => {
     expect(list.body).toMatchObject({
       result: { data: [expect.objectContaining({ name: "from writer" })] },
     });
+  });
+
+  it("refuses missing, malformed, expired, wrong-audience and foreign-key tokens", async () => {
+    const none = await callTrpc(api, "whoami");
+    expect([none.status, none.headers.get("www-authenticate")]).toEqual([
+      401,
+      'Bearer realm="api"',
+    ]);
+    expect((await callTrpc(api, "whoami", { authorization: "Bearer a b" })).status).toBe(400);
+
+    const now = Math.floor(Date.now() / 1000);
+    const stranger = await createSigner(issuer.signingKid());
+    const refused = {
+      expired: await issuer.signAccessToken({ iat: now - 7200, exp: now - 3600 }),
+      audience: await issuer.signAccessToken({ aud: "https://another-api.example" }),
+      signature: await stranger.sign(m2mClaims(issuer.issuer)),
+      unknown_key: await (await createSigner()).sign(m2mClaims(issuer.issuer)),
+    };
+    for (const [reason, token] of Object.entries(refused)) {
+      const res = await callTrpc(api, "whoami", { authorization: `Bearer ${token}` });
+      expect(res.status, reason).toBe(401);
+      expect(res.headers.get("www-authenticate")).toMatch(/error="invalid_token"/);
+      expect(res.body).toMatchObject({ error: { data: { auth: { reason } } } });
+    }
   });
 
   it("verifies tokens signed before and after a key rotation", async () => {
