@@ -58,7 +58,6 @@ export async function createVerifierFixture(
       audience: AUDIENCE,
       algorithms: ["RS256"],
       now: clock.now,
-      timeout: 500,
       onEvent: (event) => events.push(event),
       ...options,
       ...extra,
