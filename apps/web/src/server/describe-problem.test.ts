@@ -60,6 +60,12 @@ describe("describeProblem", () => {
     expect(rejected.checks.join(" ")).toContain(context.audience);
   });
 
+  it("reports other server errors of the API with their status", () => {
+    const problem = describeProblem(apiError(500, "INTERNAL_SERVER_ERROR"), context);
+    expect(problem.kind).toBe("api-error");
+    expect(problem.summary).toContain("500");
+  });
+
   it("treats anything else as unexpected, without quoting its message", () => {
     const problem = describeProblem(new Error("secret-looking detail"), context);
     expect(problem.kind).toBe("unexpected");

@@ -8,6 +8,7 @@ export type ProblemKind =
   | "api-unreachable"
   | "api-keys-unavailable"
   | "token-rejected"
+  | "api-error"
   | "unexpected";
 
 /** What went wrong, in words for the person looking at the page, and what to check. */
@@ -149,12 +150,23 @@ export function describeProblem(error: unknown, context: ProblemContext = {}): P
         ],
       };
     }
+    if (status !== undefined && status >= 500) {
+      return {
+        kind: "api-error",
+        title: "The API failed to answer",
+        summary: `It answered HTTP ${status} to a request from this app.`,
+        checks: [
+          "The API's log has a line for this request with its status and error code.",
+          "Reload this page; if it keeps failing, the API needs attention, not this app.",
+        ],
+      };
+    }
     if (status === undefined) {
       return {
         kind: "api-unreachable",
         title: "The API cannot be reached",
         summary:
-          "The request to the API got no usable answer: refused, reset or not a tRPC response.",
+          "The request to the API got no usable answer: refused, reset, timed out or not a tRPC response.",
         checks: [
           at("The API is running and answers at", context.apiUrl),
           "`API_URL` is the API's tRPC endpoint (it ends in `/trpc`); in development `pnpm dev` starts it.",

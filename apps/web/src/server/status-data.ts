@@ -77,7 +77,9 @@ export async function loadStatus(): Promise<StatusData> {
   try {
     env = getWebEnv();
   } catch (error) {
-    return { ok: false, problem: describeProblem(error) };
+    const problem = describeProblem(error);
+    logFailure("status", problem, error);
+    return { ok: false, problem };
   }
   const [token, health] = await Promise.all([loadToken(), loadHealth()]);
   const events = getTokenEventLog();
