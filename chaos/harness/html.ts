@@ -16,3 +16,13 @@ export function testIdText(html: string, id: string): string | undefined {
 export function problemKind(html: string): string | undefined {
   return /data-testid="problem"[^>]*data-kind="([^"]+)"/.exec(html)?.[1];
 }
+
+/**
+ * What a person saw on the home page: `"200 page"` (the app with its data), `"<status>
+ * problem:<kind>"` (the outage explanation), or `"<status> incomplete"` (anything else).
+ */
+export function classifyHomePage({ status, html }: { status: number; html: string }): string {
+  const problem = problemKind(html);
+  if (problem) return `${status} problem:${problem}`;
+  return html.includes('data-testid="whoami"') ? `${status} page` : `${status} incomplete`;
+}

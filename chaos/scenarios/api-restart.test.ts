@@ -1,7 +1,7 @@
 import { connect } from "node:net";
 import { describe, expect, it } from "vitest";
 import { freePort } from "../harness/free-port.js";
-import { problemKind } from "../harness/html.js";
+import { classifyHomePage } from "../harness/html.js";
 import { createHttpClient, trpcCall } from "../harness/http-client.js";
 import { outcomesBetween, startLoad } from "../harness/load.js";
 import { startSlowRequest } from "../harness/slow-request.js";
@@ -53,15 +53,10 @@ describe("the API is restarted (SIGTERM) under load", () => {
       { concurrency: 4, pauseMs: 10 },
     );
     defer(() => calls.stop());
-    const pages = startLoad(
-      async () => {
-        const { status, html } = await web.page("/");
-        const problem = problemKind(html);
-        if (problem) return `${status} problem:${problem}`;
-        return html.includes('data-testid="whoami"') ? `${status} page` : `${status} incomplete`;
-      },
-      { concurrency: 1, pauseMs: 100 },
-    );
+    const pages = startLoad(async () => classifyHomePage(await web.page("/")), {
+      concurrency: 1,
+      pauseMs: 100,
+    });
     defer(() => pages.stop());
     await waitFor(() => calls.records.length >= 50 && pages.records.length >= 3, {
       timeout: 30_000,

@@ -1,9 +1,12 @@
 import { describe, expect, it } from "vitest";
+import { classifyHomePage } from "../harness/html.js";
 import { createHttpClient, trpcCall } from "../harness/http-client.js";
 import { outcomesBetween, startLoad } from "../harness/load.js";
 import { startSystem } from "../harness/system.js";
 import { useTeardown } from "../harness/teardown.js";
+import { AUDIENCE, READER } from "../harness/tenant.js";
 import { waitFor } from "../harness/wait-for.js";
+import { startWebApp } from "../harness/web-app.js";
 
 const defer = useTeardown();
 
@@ -20,6 +23,20 @@ describe("the issuer goes down for longer than the key cache age", () => {
       retry: { maxDelay: 1_000 },
       now: () => Date.now() + clockOffset,
     });
+    // The real web app too (as the reader client, so its token requests are its own): a person
+    // reloading the home page throughout.
+    const site = await startWebApp({
+      apiUrl: `${system.api.url}/trpc`,
+      tokenEndpoint: `${system.proxy.url}${system.tokenPath}`,
+      ...READER,
+      audience: AUDIENCE,
+    });
+    defer(() => site.stop());
+    const pages = startLoad(async () => classifyHomePage(await site.page("/")), {
+      concurrency: 1,
+      pauseMs: 200,
+    });
+    defer(() => pages.stop());
     const http = createHttpClient(4);
     defer(() => http.close());
     const retryAfters: (string | undefined)[] = [];
@@ -39,7 +56,10 @@ describe("the issuer goes down for longer than the key cache age", () => {
     const count = (outcome: string, since = 0) =>
       load.records.filter((r) => r.outcome === outcome && r.startedAt >= since).length;
 
-    await waitFor(() => count("200") >= 20, { message: "warm-up calls" });
+    await waitFor(() => count("200") >= 20 && pages.records.length >= 2, {
+      timeout: 30_000,
+      message: "warm-up calls and pages",
+    });
     const down = Date.now();
     await system.proxy.refuse();
     await system.issuer.stop();
@@ -68,21 +88,28 @@ describe("the issuer goes down for longer than the key cache age", () => {
         .filter((r) => r.outcome === "200" && r.startedAt >= back)
         .map((r) => r.startedAt),
     );
-    await waitFor(() => web.events.find((e) => e.type === "token_received" && e.at >= back)?.at, {
-      timeout: 10_000,
-      message: "a new token after the outage",
-    });
-    const tokenRecoveredAt = Date.now();
+    const tokenRecoveredAt = await waitFor(
+      () => web.events.find((e) => e.type === "token_received" && e.at >= back)?.at,
+      { timeout: 10_000, message: "a new token after the outage" },
+    );
     await waitFor(() => count("200", tokenRecoveredAt) >= 10, {
       message: "calls with the new token",
     });
+    await waitFor(
+      () => pages.records.some((r) => r.startedAt >= back && r.outcome === "200 page"),
+      {
+        timeout: 10_000,
+        message: "the page to recover",
+      },
+    );
     const summary = await load.stop();
+    const pageSummary = await pages.stop();
 
     const staleFor = first503 - down;
     console.info(
       `issuer outage: outcomes ${JSON.stringify(summary.outcomes)}, stale keys served for ${staleFor} ms, ` +
         `API recovered in ${apiRecoveredAt - back} ms, token in ${tokenRecoveredAt - back} ms, ` +
-        `token POSTs ${system.proxy.count(system.tokenPath, "POST")}`,
+        `token POSTs ${system.proxy.count(system.tokenPath, "POST")}, pages ${JSON.stringify(pageSummary.outcomes)}`,
     );
 
     // Only successes and 503s: the outage never turned into "invalid token", and the web app
@@ -105,8 +132,16 @@ describe("the issuer goes down for longer than the key cache age", () => {
     );
     expect(system.api.process.isRunning()).toBe(true);
     expect((await fetch(`${system.api.url}/readyz`)).status).toBe(200);
-    // One token before the outage, one refresh after it: no burst when the issuer came back.
-    expect(system.proxy.count(system.tokenPath, "POST")).toBe(2);
+    // One token before the outage and one refresh after it for the web side's client, one token
+    // for the web app: no burst when the issuer came back.
+    expect(system.proxy.count(system.tokenPath, "POST")).toBe(3);
+    // The web app rendered with its cached token while the issuer was down, explained the 503s
+    // (keys unavailable, not "unauthorized"), and recovered without a restart.
+    const pagesWhileStale = outcomesBetween(pageSummary.records, down, first503);
+    expect(pagesWhileStale).toEqual({ "200 page": expect.any(Number) });
+    const pagesWhileDown = outcomesBetween(pageSummary.records, first503 + 1_000, back);
+    expect(Object.keys(pagesWhileDown)).toEqual(["200 problem:api-keys-unavailable"]);
+    expect(site.process.isRunning()).toBe(true);
     expect(web.client.stats().tokenRequestFailures).toBeGreaterThan(0);
     // The refresh came back within one retry delay of the failed refresh (maxDelay 1 s).
     expect(tokenRecoveredAt - back).toBeLessThanOrEqual(3_000);

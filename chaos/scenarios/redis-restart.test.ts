@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
-import { problemKind, testIdText } from "../harness/html.js";
+import { classifyHomePage, testIdText } from "../harness/html.js";
 import { startLoad } from "../harness/load.js";
 import { startPrivateRedis } from "../harness/redis-server.js";
 import { startSystem } from "../harness/system.js";
@@ -34,15 +34,10 @@ describe("Redis stops and restarts under load", () => {
     const storedTokens = async () => (await inspector.keys("*")).length;
     const storeBadge = async () => testIdText((await web.page("/status")).html, "store-kind");
 
-    const load = startLoad(
-      async () => {
-        const { status, html } = await web.page("/");
-        if (status !== 200) return String(status);
-        if (problemKind(html)) return `problem:${problemKind(html)}`;
-        return html.includes('data-testid="whoami"') ? "page" : "incomplete";
-      },
-      { concurrency: 2, pauseMs: 50 },
-    );
+    const load = startLoad(async () => classifyHomePage(await web.page("/")), {
+      concurrency: 2,
+      pauseMs: 50,
+    });
     defer(() => load.stop());
     await waitFor(async () => load.records.length >= 5 && (await storedTokens()) > 0, {
       timeout: 30_000,
@@ -86,7 +81,7 @@ describe("Redis stops and restarts under load", () => {
         `${recoveredAt - restartedAt} ms after restart, token POSTs ${posts}`,
     );
 
-    expect(summary.outcomes).toEqual({ page: summary.total });
+    expect(summary.outcomes).toEqual({ "200 page": summary.total });
     expect(degradedBadge).toContain("Redis");
     expect(recoveredBadge).toBe("Redis store");
     // The fallback kept one token per lifetime: no request per page while Redis was away.
