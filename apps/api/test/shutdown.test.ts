@@ -66,4 +66,22 @@ describe("graceful shutdown", () => {
     await closing;
     expect(closed).toBe(true);
   });
+
+  it("drops a request still running after SHUTDOWN_TIMEOUT", async () => {
+    const gated = gatedStore();
+    const { api } = await startTestApi(
+      { ISSUER_BASE_URL: keys.issuer, AUDIENCE, SHUTDOWN_TIMEOUT: "0.2" },
+      { items: gated.store },
+    );
+    const authorization = `Bearer ${await signer.sign(m2mClaims(keys.issuer, { scope: "write:items" }))}`;
+    const stuck = callTrpc(api, "items.create", {
+      authorization,
+      method: "POST",
+      input: { name: "never answered" },
+    });
+    await gated.inside;
+    await api.close();
+    await expect(stuck).rejects.toThrow();
+    gated.release();
+  });
 });
