@@ -81,14 +81,26 @@ beforeAll(async () => {
   keysDir = mkdtempSync(join(tmpdir(), "web-e2e-keys-"));
   issuer = await startIssuer({ port: 0, keysDir, quiet: true });
   api = await startApi();
-  [writer, reader, misconfigured, browser] = await Promise.all([
-    startNextServer(webEnv("dev-writer")),
+  // Each is assigned as soon as it is up, so afterAll stops it even when another fails to start.
+  const starting = await Promise.allSettled([
+    startNextServer(webEnv("dev-writer")).then((server) => {
+      writer = server;
+    }),
     // The reader keeps its tokens in Redis, the writer in memory: both stores run in the build.
-    startNextServer(webEnv("dev-reader", { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: redisPrefix })),
+    startNextServer(
+      webEnv("dev-reader", { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: redisPrefix }),
+    ).then((server) => {
+      reader = server;
+    }),
     // No credentials and a bad API_URL.
-    startNextServer({ API_URL: "not-a-url", ISSUER_BASE_URL: issuer.issuer }),
-    launchBrowser(),
+    startNextServer({ API_URL: "not-a-url", ISSUER_BASE_URL: issuer.issuer }).then((server) => {
+      misconfigured = server;
+    }),
+    launchBrowser().then((launched) => {
+      browser = launched;
+    }),
   ]);
+  for (const result of starting) if (result.status === "rejected") throw result.reason;
 });
 
 afterAll(async () => {
@@ -131,9 +143,11 @@ describe("as dev-writer", () => {
     const whoami = page.getByTestId("whoami");
     await expect.poll(() => whoami.getByTestId("client-id").textContent()).toBe("dev-writer");
     expect(await whoami.getByTestId("scopes").textContent()).toContain("write:items");
-    expect(await page.getByTestId("expiry-countdown").textContent()).toMatch(
-      /^in (\d+h )?\d+m \d{2}s$/,
-    );
+    // Live: the browser's clock takes over from the server-rendered value.
+    const countdown = page.getByTestId("expiry-countdown");
+    const first = await countdown.textContent();
+    expect(first).toMatch(/^in (\d+h )?\d+m \d{2}s$/);
+    await expect.poll(() => countdown.textContent(), { timeout: 3_000 }).not.toBe(first);
     expect(await page.getByText("No items yet").count()).toBe(1);
     expect(await page.getByTestId("permissions").textContent()).toContain("read:items");
     await screenshot(page, "home-writer");
