@@ -127,9 +127,14 @@ describe("the API is restarted (SIGTERM) under load", () => {
     });
     expect(exit).toEqual({ code: 0, signal: null });
     // Every answered call was a 200; calls failed only to connect, and only while the API was down.
-    expect(outcomesBetween(callSummary.records, 0, terminatedAt)).toEqual({
-      200: expect.any(Number),
-    });
+    // A call sent at the very moment SIGTERM closed its idle keep-alive connection can be reset
+    // before the server read it (HTTP/1.1 has no way around that race): at most one per connection.
+    const beforeSigterm = outcomesBetween(callSummary.records, 0, terminatedAt);
+    expect(beforeSigterm["200"]).toBeGreaterThanOrEqual(50);
+    expect(
+      Object.keys(beforeSigterm).filter((o) => o !== "200" && o !== "error:ECONNRESET"),
+    ).toEqual([]);
+    expect(beforeSigterm["error:ECONNRESET"] ?? 0).toBeLessThanOrEqual(4);
     expect(outcomesBetween(callSummary.records, readyAt)).toEqual({ 200: expect.any(Number) });
     for (const outcome of Object.keys(callSummary.outcomes)) {
       expect(["200", "error:ECONNREFUSED", "error:ECONNRESET"]).toContain(outcome);

@@ -79,6 +79,11 @@ describe("the issuer goes down for longer than the key cache age", () => {
     await waitFor(() => web.events.some((e) => e.type === "refresh_failed"), {
       message: "a failed background refresh",
     });
+    // At least one page loaded well after the keys went down, to see what a person sees then.
+    await waitFor(() => pages.records.some((r) => r.startedAt >= first503 + 1_000), {
+      timeout: 15_000,
+      message: "a page while the keys are unavailable",
+    });
     await system.issuer.start();
     const back = Date.now();
     await system.proxy.accept();
