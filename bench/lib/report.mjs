@@ -1,5 +1,7 @@
 /** Turns the sections' measurements into the target list and the Markdown of RESULTS.md. */
 
+/** 10000 → "10 000", as the issue and the rest of the project write counts. */
+const count = (value) => String(value).replace(/\B(?=(\d{3})+(?!\d))/g, " ");
 const fixed = (value, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : "n/a");
 const range = (s, digits = 2, unit = "") =>
   `${fixed(s.median, digits)}${unit} (${fixed(s.min, digits)}–${fixed(s.max, digits)})`;
@@ -107,7 +109,7 @@ export function evaluateTargets({ verify, http, tokens, jwks }) {
   const { flood, coldStart } = jwks ?? {};
   add(
     "jwks-flood",
-    `${flood?.requests ?? 10_000} unknown-kid tokens in one cooldown`,
+    `${count(flood?.requests ?? 10_000)} unknown-kid tokens in one cooldown`,
     "1 JWKS fetch, every token 401",
     flood
       ? `${flood.fetches} fetch(es); answers ${Object.entries(flood.statuses)
@@ -190,10 +192,10 @@ function httpSection(http) {
     ),
     "",
     http.poolSize > 10_000
-      ? `"New token per request" cycles through ${http.poolSize} distinct tokens signed by the issuer, more than the ` +
+      ? `"New token per request" cycles through ${count(http.poolSize)} distinct tokens signed by the issuer, more than the ` +
         "verified-token cache holds (10 000), so every request pays a full verification and an LRU " +
         "insertion and eviction. The peer has no verified-token cache: it verifies every request."
-      : `Quick mode: the ${http.poolSize}-token pool fits in the verified-token cache, so the ` +
+      : `Quick mode: the ${count(http.poolSize)}-token pool fits in the verified-token cache, so the ` +
         '"new token per request" row is mostly cache hits; only full runs defeat the cache.',
     ...(http.missing.length
       ? ["", `Not measured (not built yet): ${http.missing.join(", ")}.`]
@@ -210,13 +212,13 @@ function tokensSection(tokens) {
   const { concurrent, redis, simulated } = tokens;
   if (concurrent) {
     lines.push(
-      `- ${concurrent.calls} concurrent \`getToken()\` calls in one process (memory store): ` +
+      `- ${count(concurrent.calls)} concurrent \`getToken()\` calls in one process (memory store): ` +
         `**${concurrent.posts} POST(s)**, ${concurrent.distinct} distinct token(s) handed out.`,
     );
   }
   if (redis) {
     lines.push(
-      `- ${redis.processes} child processes × ${redis.callsPerProcess} concurrent calls, each process with ` +
+      `- ${redis.processes} child processes × ${count(redis.callsPerProcess)} concurrent calls, each process with ` +
         "its own client and `redisStore` on the real Redis at 127.0.0.1:6379 (unique key prefix, " +
         `removed afterwards), released together: **${redis.posts} POST(s)**, ${redis.distinct} distinct token(s).`,
     );
@@ -225,7 +227,7 @@ function tokensSection(tokens) {
     lines.push(
       `- Simulated time (clock injected with \`now\` into the client and the endpoint): one call per ` +
         `simulated second for ${simulated.simulatedS} s with ${simulated.lifetimeS} s tokens ` +
-        `(${simulated.calls} calls, ${simulated.lifetimes} token lifetimes): **${simulated.posts} POSTs**, ` +
+        `(${count(simulated.calls)} calls, ${simulated.lifetimes} token lifetimes): **${simulated.posts} POSTs**, ` +
         `a new token every ${simulated.shortestRenewalS}–${simulated.longestRenewalS} s, ` +
         `**${simulated.expiredServed} expired token(s) served**, ${simulated.waited} call(s) waited for a ` +
         "token (only the first should: later renewals happen in the background ahead of expiry). " +
@@ -249,7 +251,7 @@ function jwksSection(jwks) {
   const { flood, coldStart } = jwks;
   if (flood) {
     lines.push(
-      `- ${flood.requests} tokens with random unknown \`kid\`s (signed, otherwise valid), sent in ` +
+      `- ${count(flood.requests)} tokens with random unknown \`kid\`s (signed, otherwise valid), sent in ` +
         "batches of 500 concurrent calls once the cooldown after loading the keys had passed (the " +
         "verifier's clock is injected and moved 31 s on; the keys are still fresh), within one 30 s " +
         `cooldown (${fixed(flood.elapsedMs / 1000, 1)} s of real time): **${flood.fetches} JWKS fetch(es)**` +
@@ -261,7 +263,7 @@ function jwksSection(jwks) {
   }
   if (coldStart) {
     lines.push(
-      `- ${coldStart.requests} simultaneous requests on a verifier that has not loaded its keys: ` +
+      `- ${count(coldStart.requests)} simultaneous requests on a verifier that has not loaded its keys: ` +
         `**${coldStart.fetches} JWKS fetch(es)**, ${coldStart.accepted} accepted.`,
     );
   }
@@ -298,7 +300,7 @@ function memorySection(memory, http) {
   const cache = memory?.tokenCache;
   if (cache) {
     lines.push(
-      `Verified-token cache filled to its bound (${cache.entries} distinct ${cache.tokenLength}-character ` +
+      `Verified-token cache filled to its bound (${count(cache.entries)} distinct ${cache.tokenLength}-character ` +
         `tokens), heap after a full GC: ${mib(cache.heapEmpty)} with one entry, ${mib(cache.heapFull)} at ` +
         `the bound (≈ ${fixed(cache.bytesPerEntry, 0)} bytes per entry), ${mib(cache.heapAfterTwice)} after ` +
         `as many new tokens again (the bound holds).`,

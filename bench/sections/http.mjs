@@ -133,7 +133,7 @@ const apiScenarios = [
   },
   {
     id: "uncached",
-    name: `API \`whoami\` (protected, new token per request: ${POOL_SIZE} tokens cycled)`,
+    name: "API `whoami` (protected, new token per request)",
     path: "/trpc/whoami",
     headers: () => {
       next = (next + 1) % pool.length;
