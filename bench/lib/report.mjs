@@ -251,7 +251,7 @@ function jwksSection(jwks) {
   const { flood, coldStart } = jwks;
   if (flood) {
     lines.push(
-      `- ${count(flood.requests)} tokens with random unknown \`kid\`s (signed, otherwise valid), sent in ` +
+      `- ${count(flood.requests)} tokens naming random unknown \`kid\`s (a valid token's claims and signature under a forged header), sent in ` +
         "batches of 500 concurrent calls once the cooldown after loading the keys had passed (the " +
         "verifier's clock is injected and moved 31 s on; the keys are still fresh), within one 30 s " +
         `cooldown (${fixed(flood.elapsedMs / 1000, 1)} s of real time): **${flood.fetches} JWKS fetch(es)**` +

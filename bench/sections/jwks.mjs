@@ -38,8 +38,8 @@ function createVerifier(jwksUri, now = Date.now) {
 }
 
 /**
- * Tokens naming a `kid` the JWKS does not have, as an attacker would send them. They are signed by a
- * real key so that only the unknown `kid` makes them invalid.
+ * Tokens naming a `kid` the JWKS does not have, as an attacker would send them: a valid token's
+ * claims and signature under a header with a random `kid`, so the key lookup is what rejects them.
  */
 function unknownKidTokens(count) {
   const [header, payload, signature] = signJwt(key, accessTokenClaims()).split(".");
