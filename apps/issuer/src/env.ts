@@ -13,6 +13,11 @@ const envSchema = z.object({
   ISSUER_TENANT: z.string().min(1).optional(),
   /** Folder of the signing keys instead of apps/issuer/.keys/. */
   ISSUER_KEYS_DIR: z.string().min(1).optional(),
+  /** `1` serves https:// with a self-signed certificate (kept in the keys folder). */
+  ISSUER_HTTPS: z
+    .enum(["0", "1", "true", "false"], { error: "must be 1 or 0" })
+    .transform((value) => value === "1" || value === "true")
+    .default(false),
 });
 
 export type IssuerEnv = z.infer<typeof envSchema>;

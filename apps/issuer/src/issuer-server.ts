@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { JWTHeaderParameters, JWTPayload } from "jose";
 import type { errors, Provider } from "oidc-provider";
@@ -24,6 +25,7 @@ import {
   rotateKeySet,
 } from "./signing-keys.js";
 import { loadTenant, parseTenant, type Tenant, type TenantConfig, TenantError } from "./tenant.js";
+import { certificatePath, ensureTlsCertificate } from "./tls-certificate.js";
 import { requestToken, type TokenRequest, type TokenResponse } from "./token-request.js";
 
 export interface StartIssuerOptions {
@@ -42,14 +44,21 @@ export interface StartIssuerOptions {
   keysDir?: string;
   /** Silences the issuer's own notices (key reloads); errors are still reported. */
   quiet?: boolean;
+  /**
+   * Serves HTTPS with a self-signed certificate kept in `keysDir` (`tls-cert.pem`), for clients
+   * that only accept `https://` issuers; they must trust that certificate.
+   */
+  https?: boolean;
 }
 
 export interface RunningIssuer {
-  /** `http://127.0.0.1:PORT/`, with the trailing slash Auth0 issuers have. */
+  /** `http://127.0.0.1:PORT/` (`https://` in HTTPS mode), with Auth0's trailing slash. */
   issuer: string;
   port: number;
   tokenEndpoint: string;
   jwksUri: string;
+  /** In HTTPS mode: the certificate to trust (PEM) and the file that holds it. */
+  certificate?: { pem: string; path: string };
   /** The tenant in use (the latest valid version of the tenant file). */
   readonly tenant: Tenant;
   /** The `kid` that signs new tokens. */
@@ -87,7 +96,7 @@ function hostForUrl(host: string): string {
   return host.includes(":") ? `[${host}]` : host;
 }
 
-async function listen(server: ReturnType<typeof createServer>, port: number, host: string) {
+async function listen(server: Server, port: number, host: string) {
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => {
@@ -143,11 +152,13 @@ export async function startIssuer(options: StartIssuerOptions = {}): Promise<Run
   let handle: ((req: IncomingMessage, res: ServerResponse) => unknown) | undefined;
   let reloading: Promise<void> | undefined;
 
-  const server = createServer((req, res) => void serve(req, res));
+  const tls = options.https ? await ensureTlsCertificate(keysDir, host) : undefined;
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => void serve(req, res);
+  const server = tls ? createHttpsServer(tls, onRequest) : createServer(onRequest);
   const port = await listen(server, options.port ?? 0, host);
   // Past the start, a server error (out of file descriptors, say) is reported, not fatal.
   server.on("error", (error) => console.error("issuer: server error", error));
-  const issuer = `http://${hostForUrl(host)}:${port}/`;
+  const issuer = `${tls ? "https" : "http"}://${hostForUrl(host)}:${port}/`;
 
   const store = createMemoryStore();
   const tenantSource = tenantFile ?? "passed to startIssuer";
@@ -262,7 +273,8 @@ export async function startIssuer(options: StartIssuerOptions = {}): Promise<Run
       await retirePreviousKeys(keysDir);
       await applyOwnChange();
     },
-    requestToken: (request) => requestToken(tokenEndpoint, tenant, request),
+    ...(tls ? { certificate: { pem: tls.cert, path: certificatePath(keysDir) } } : {}),
+    requestToken: (request) => requestToken(tokenEndpoint, tenant, request, tls?.cert),
     signAccessToken: (claims, header) =>
       signAccessToken(currentKey(keySet).jwk, issuer, tenant, claims, header),
     close() {

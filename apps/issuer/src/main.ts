@@ -24,6 +24,7 @@ async function main() {
       port,
       tenantFile: env.ISSUER_TENANT ?? devTenantPath,
       keysDir: env.ISSUER_KEYS_DIR ?? defaultKeysDir,
+      https: env.ISSUER_HTTPS,
     });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
@@ -40,6 +41,11 @@ async function main() {
   console.info(
     `issuer ready at ${issuer.issuer} (token endpoint ${issuer.tokenEndpoint}, signing kid ${issuer.signingKid()})`,
   );
+  if (issuer.certificate) {
+    console.info(
+      `issuer: self-signed certificate; Node clients trust it with NODE_EXTRA_CA_CERTS=${issuer.certificate.path}`,
+    );
+  }
 
   let stopping = false;
   const stop = async (signal: NodeJS.Signals) => {

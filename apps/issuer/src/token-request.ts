@@ -1,3 +1,5 @@
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
 import { clientAuthMethod, type Tenant } from "./tenant.js";
 
 export interface TokenRequest {
@@ -29,15 +31,55 @@ export class TokenRequestError extends Error {
   }
 }
 
+const TIMEOUT_MS = 10_000;
+
+/** POSTs a form over http or https (trusting `ca` when given) and reads a JSON answer. */
+function postForm(url: URL, form: URLSearchParams, ca?: string) {
+  const body = Buffer.from(form.toString());
+  const send = url.protocol === "https:" ? httpsRequest : httpRequest;
+  return new Promise<{ status: number; json: Record<string, unknown> }>((resolve, reject) => {
+    const request = send(
+      url,
+      {
+        method: "POST",
+        headers: {
+          "content-type": "application/x-www-form-urlencoded",
+          "content-length": body.length,
+          accept: "application/json",
+        },
+        timeout: TIMEOUT_MS,
+        ...(ca ? { ca } : {}),
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on("data", (chunk: Buffer) => chunks.push(chunk));
+        response.on("error", reject);
+        response.on("end", () => {
+          let json: Record<string, unknown> = {};
+          try {
+            json = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+          } catch {
+            // A non-JSON answer is reported by its status below.
+          }
+          resolve({ status: response.statusCode ?? 0, json });
+        });
+      },
+    );
+    request.on("timeout", () => request.destroy(new Error(`no answer from ${url.origin}`)));
+    request.on("error", reject);
+    request.end(body);
+  });
+}
+
 /**
  * Asks a running issuer for an access token as a tenant client would (client_secret_post), using
- * the secret the tenant declares for that client.
+ * the secret the tenant declares for that client. `ca` is the certificate to trust in HTTPS mode.
  */
 export async function requestToken(
   tokenEndpoint: string,
   tenant: Tenant,
   { clientId = "dev-writer", audience, scope }: TokenRequest = {},
-  fetchImpl: typeof fetch = fetch,
+  ca?: string,
 ): Promise<TokenResponse> {
   const client = tenant.clients.find((candidate) => candidate.clientId === clientId);
   if (!client) throw new Error(`the tenant has no client "${clientId}"`);
@@ -53,19 +95,13 @@ export async function requestToken(
   if (target) form.set("audience", target);
   if (scope) form.set("scope", scope);
 
-  const response = await fetchImpl(tokenEndpoint, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
-    body: form,
-    signal: AbortSignal.timeout(10_000),
-  });
-  const body = (await response.json().catch(() => ({}))) as Record<string, unknown>;
-  if (!response.ok || typeof body.access_token !== "string") {
+  const { status, json } = await postForm(new URL(tokenEndpoint), form, ca);
+  if (status !== 200 || typeof json.access_token !== "string") {
     throw new TokenRequestError(
-      response.status,
-      typeof body.error === "string" ? body.error : "invalid_response",
-      typeof body.error_description === "string" ? body.error_description : undefined,
+      status,
+      typeof json.error === "string" ? json.error : "invalid_response",
+      typeof json.error_description === "string" ? json.error_description : undefined,
     );
   }
-  return body as unknown as TokenResponse;
+  return json as unknown as TokenResponse;
 }
