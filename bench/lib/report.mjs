@@ -177,7 +177,7 @@ function httpSection(http) {
       "answer 2xx only (checked), and each protected route is checked to return the token's subject " +
       "before it is loaded. Tokens come from the development issuer (`@repo/issuer`, fresh keys in a " +
       "temporary folder), which both servers find by discovery (`ISSUER_BASE_URL` / `issuerBaseURL`); " +
-      "the reused token is obtained with our token client (client credentials, `dev-writer`).",
+      `the reused token is obtained with our token client (client credentials, \`${http.subject}\`).`,
     "",
     table(
       ["scenario", "req/s, median (min–max)", "p50 ms", "p99 ms", "× public", "× Express peer"],

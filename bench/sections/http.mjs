@@ -82,21 +82,21 @@ async function checkWhoami(url, bearer) {
  * Every scenario sets its request through `setupRequest`, so the load generator does the same work
  * per request whether or not the token changes.
  */
-function requestsFor(authorization) {
+function requestsFor(headers) {
   return [
     {
       method: "GET",
-      setupRequest: (req) => ({ ...req, headers: { ...req.headers, ...authorization() } }),
+      setupRequest: (req) => ({ ...req, headers: { ...req.headers, ...headers() } }),
     },
   ];
 }
 
-function load(url, authorization, durationS) {
+function load(url, headers, durationS) {
   return autocannon({
     url,
     connections: CONNECTIONS,
     duration: durationS,
-    requests: requestsFor(authorization),
+    requests: requestsFor(headers),
   });
 }
 
