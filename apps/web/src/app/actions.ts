@@ -36,7 +36,7 @@ export async function createItem(
   try {
     const item = await getApiClient().items.create.mutate({ name });
     refresh();
-    return { status: "created", item: { id: String(item.id), name: item.name } };
+    return { status: "created", item: { id: item.id, name: item.name } };
   } catch (error) {
     const status = statusOf(error);
     if (status === 403) {

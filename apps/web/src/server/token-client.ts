@@ -51,6 +51,10 @@ export function getTokenClient(): ClientCredentialsClient {
       store: env.REDIS_URL
         ? redisStore({ url: env.REDIS_URL, prefix: env.REDIS_KEY_PREFIX })
         : memoryStore(),
+      // A page waits for these calls, so the budget is tighter than a worker's: fail within seconds
+      // and explain, rather than hold the render for the library's default half minute.
+      timeout: 5_000,
+      retry: { maxAttempts: 3, maxElapsed: 6_000 },
       onEvent: (event) => log.push(event),
     });
   });
