@@ -16,6 +16,8 @@ function run(cmd, args, options = {}) {
   return execFileSync(cmd, args, { env, encoding: "utf8", stdio: "pipe", ...options });
 }
 
+class StepFailed extends Error {}
+
 function step(title, fn) {
   try {
     const output = fn();
@@ -24,7 +26,7 @@ function step(title, fn) {
   } catch (error) {
     console.error(`FAIL ${title}`);
     console.error(error.stdout || "", error.stderr || "", error.stdout ? "" : error.message);
-    process.exit(1);
+    throw new StepFailed(title);
   }
 }
 
@@ -70,6 +72,9 @@ try {
       ]),
     ),
   );
+} catch (error) {
+  if (!(error instanceof StepFailed)) throw error;
+  process.exitCode = 1;
 } finally {
   rmSync(outDir, { recursive: true, force: true });
 }

@@ -1,4 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { once } from "node:events";
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -47,7 +48,9 @@ beforeAll(() => {
 });
 
 afterAll(() => {
-  for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
+  // Only after a failure is anything still running here; its whole process group goes.
+  for (const child of children)
+    if (child.pid && child.exitCode === null) process.kill(-child.pid, "SIGKILL");
   if (copy) rmSync(copy, { recursive: true, force: true });
 });
 
@@ -108,14 +111,12 @@ describe("the service generator", () => {
     run("pnpm", ["--filter", "@repo/billing", "test"]);
 
     const issuerPort = await freePort();
-    const issuer = await startLogged(
-      ["node_modules/.bin/tsx", "--conditions=@repo/source", "src/main.ts"],
+    const issuer = await startMain(
       join(copy, "apps/issuer"),
       { ISSUER_PORT: String(issuerPort), ISSUER_KEYS_DIR: join(copy, ".keys") },
       (line) => line.includes("issuer ready"),
     );
-    const billing = await startLogged(
-      ["node_modules/.bin/tsx", "--conditions=@repo/source", "src/main.ts"],
+    const billing = await startMain(
       join(copy, "apps/billing"),
       { PORT: "0", ISSUER_BASE_URL: `http://127.0.0.1:${issuerPort}/` },
       (line) => line.includes('"msg":"listening"'),
@@ -151,6 +152,7 @@ describe("the service generator", () => {
     const anonymous = await fetch(`${apiUrl}/trpc/items.list`);
     expect(anonymous.status).toBe(401);
     expect(anonymous.headers.get("www-authenticate")).toBe('Bearer realm="billing"');
+    expect(await stopAll()).toEqual([0, 0]);
   });
 });
 
@@ -165,19 +167,22 @@ function freePort(): Promise<number> {
   });
 }
 
-/** Starts a process and resolves with the first output line that `ready` accepts. */
-function startLogged(
-  command: string[],
+/** Starts `src/main.ts` of an app and resolves with the first output line that `ready` accepts. */
+function startMain(
   cwd: string,
   extraEnv: Record<string, string>,
   ready: (line: string) => boolean,
 ): Promise<string> {
-  const [bin = "", ...args] = command;
-  const child = spawn(join(cwd, bin), args, {
-    cwd,
-    env: { ...env, ...extraEnv },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    ["--conditions=@repo/source", "--import", "tsx", "src/main.ts"],
+    {
+      cwd,
+      env: { ...env, ...extraEnv },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    },
+  );
   children.add(child);
   const lines: string[] = [];
   return new Promise((done, fail) => {
@@ -191,4 +196,18 @@ function startLogged(
       fail(new Error(`${cwd} exited (${code}) before it was ready:\n${lines.join("\n")}`)),
     );
   });
+}
+
+/** Stops every started app with SIGTERM, as a process manager would, and waits for it to exit. */
+async function stopAll(): Promise<(number | null)[]> {
+  const codes = [...children].map(async (child) => {
+    if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+    const exited = once(child, "exit");
+    child.kill("SIGTERM");
+    const [code] = await exited;
+    return code as number | null;
+  });
+  const result = await Promise.all(codes);
+  children.clear();
+  return result;
 }
