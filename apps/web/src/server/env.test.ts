@@ -35,11 +35,23 @@ describe("parseWebEnv", () => {
     expect(env.ISSUER_BASE_URL).toBeUndefined();
   });
 
-  it("requires real credentials in production instead of the published dev ones", () => {
+  it("has no defaults in production: neither the published dev credentials nor local addresses", () => {
     expect(problemsOf({ NODE_ENV: "production" })).toEqual([
+      "API_URL is required",
       "CLIENT_ID is required",
       "CLIENT_SECRET is required",
+      "AUDIENCE is required",
+      "ISSUER_BASE_URL (or TOKEN_ENDPOINT) is required",
     ]);
+    const production = {
+      NODE_ENV: "production",
+      API_URL: "https://api.example.com/trpc",
+      TOKEN_ENDPOINT: "https://tenant.example/oauth/token",
+      CLIENT_ID: "web",
+      CLIENT_SECRET: "a-real-secret",
+      AUDIENCE: "https://api.example.com",
+    };
+    expect(parseWebEnv(production).TOKEN_ENDPOINT).toBe("https://tenant.example/oauth/token");
   });
 
   it("names every malformed variable and never echoes a value", () => {

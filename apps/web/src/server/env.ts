@@ -2,8 +2,9 @@ import "server-only";
 import { z } from "zod";
 
 /**
- * The development tenant of apps/issuer seeds these credentials. They are published in the docs, so
- * they are only a default outside production; a production server must be given its own.
+ * Development defaults: apps/issuer's seeded writer client and the local API. None applies in
+ * production: the dev secret is published, and a forgotten variable must not send a real secret or
+ * token to whatever listens on a local port.
  */
 const devDefaults = {
   API_URL: "http://127.0.0.1:4000/trpc",
@@ -19,23 +20,18 @@ const httpUrl = z
 
 const nonEmpty = z.string().trim().min(1, "must not be empty");
 
-const schema = z
-  .object({
-    API_URL: httpUrl,
-    ISSUER_BASE_URL: httpUrl.optional(),
-    TOKEN_ENDPOINT: httpUrl.optional(),
-    CLIENT_ID: nonEmpty,
-    CLIENT_SECRET: nonEmpty,
-    AUDIENCE: nonEmpty,
-    REDIS_URL: z
-      .url({ protocol: /^rediss?$/, error: "must be a redis:// or rediss:// URL" })
-      .optional(),
-    REDIS_KEY_PREFIX: z.string().regex(/^[\w:.-]{1,64}$/, "must be 1-64 of A-Z a-z 0-9 _ : . -"),
-  })
-  .refine((env) => env.ISSUER_BASE_URL !== undefined || env.TOKEN_ENDPOINT !== undefined, {
-    path: ["ISSUER_BASE_URL"],
-    error: "set ISSUER_BASE_URL or TOKEN_ENDPOINT",
-  });
+const schema = z.object({
+  API_URL: httpUrl,
+  ISSUER_BASE_URL: httpUrl.optional(),
+  TOKEN_ENDPOINT: httpUrl.optional(),
+  CLIENT_ID: nonEmpty,
+  CLIENT_SECRET: nonEmpty,
+  AUDIENCE: nonEmpty,
+  REDIS_URL: z
+    .url({ protocol: /^rediss?$/, error: "must be a redis:// or rediss:// URL" })
+    .optional(),
+  REDIS_KEY_PREFIX: z.string().regex(/^[\w:.-]{1,64}$/, "must be 1-64 of A-Z a-z 0-9 _ : . -"),
+});
 
 export type WebEnv = z.infer<typeof schema>;
 
@@ -63,10 +59,10 @@ export function parseWebEnv(source: Source): WebEnv {
     return value ? value : undefined;
   };
   const withDefault = (name: keyof typeof devDefaults) =>
-    read(name) ?? (production && name.startsWith("CLIENT_") ? undefined : devDefaults[name]);
+    read(name) ?? (production ? undefined : devDefaults[name]);
 
   const explicitEndpoint = read("TOKEN_ENDPOINT");
-  const result = schema.safeParse({
+  const input = {
     API_URL: withDefault("API_URL"),
     ISSUER_BASE_URL: explicitEndpoint ? read("ISSUER_BASE_URL") : withDefault("ISSUER_BASE_URL"),
     TOKEN_ENDPOINT: explicitEndpoint,
@@ -75,14 +71,18 @@ export function parseWebEnv(source: Source): WebEnv {
     AUDIENCE: withDefault("AUDIENCE"),
     REDIS_URL: read("REDIS_URL"),
     REDIS_KEY_PREFIX: read("REDIS_KEY_PREFIX") ?? "web:tokens:",
-  });
-  if (result.success) return result.data;
-
-  const problems = result.error.issues.map((issue) => {
+  };
+  const result = schema.safeParse(input);
+  const problems = (result.error?.issues ?? []).map((issue) => {
     const name = String(issue.path[0] ?? "environment");
     const missing = issue.code === "invalid_type" && issue.input === undefined;
     return missing ? `${name} is required` : `${name} ${issue.message}`;
   });
+  // Checked beside the schema (not as a refinement) so it is reported with every other problem.
+  if (input.ISSUER_BASE_URL === undefined && input.TOKEN_ENDPOINT === undefined) {
+    problems.push("ISSUER_BASE_URL (or TOKEN_ENDPOINT) is required");
+  }
+  if (result.success && problems.length === 0) return result.data;
   throw new WebEnvError([...new Set(problems)]);
 }
 

@@ -294,9 +294,10 @@ describe("misconfigured", () => {
         expect(await problem.getAttribute("data-kind")).toBe("config");
         const text = await problem.textContent();
         expect(text).toContain("API_URL must be an http(s) URL");
-        // next start runs in production, where the published dev credentials are not a default.
+        // next start runs in production, where nothing has a development default.
         expect(text).toContain("CLIENT_ID is required");
         expect(text).toContain("CLIENT_SECRET is required");
+        expect(text).toContain("AUDIENCE is required");
         if (path === "/") await screenshot(page, "home-misconfigured");
         await page.close();
       }
