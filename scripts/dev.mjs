@@ -86,13 +86,16 @@ const services = [
       ISSUER_BASE_URL: issuerUrl,
     },
     // The first request also compiles the home page, so the browser does not wait for it later.
+    // Any answer counts: a page that fails still shows its error in the browser and in the log.
     ready: webUrl,
-    isReady: (status) => status < 500,
+    isReady: () => true,
   },
 ];
 
 const nameWidth = Math.max(...services.map((s) => s.name.length), "build".length);
 const children = new Set();
+// Every process group started, kept after its leader exits: its other members may still run.
+const groups = [];
 let stopping = false;
 
 function prefix(name, color) {
@@ -147,6 +150,7 @@ function start(name, color, command, args, cwd, env, { quiet = false } = {}) {
     console.error(`${prefix(name, color)} ${red(`could not start: ${error.message}`)}`);
   });
   children.add(child);
+  if (child.pid !== undefined) groups.push(child.pid);
   child.exited.then(() => children.delete(child));
   child.output = [];
   const write = quiet
@@ -203,7 +207,7 @@ async function stopAll(exitCode) {
   if (stopping) return;
   stopping = true;
   const running = [...children].reverse();
-  const pids = running.map((child) => child.pid).filter((pid) => pid !== undefined);
+  const pids = [...groups].reverse().filter(groupAlive);
   if (pids.length > 0) console.log(dim(`stopping ${running.map((c) => c.label).join(", ")}…`));
   for (const pid of pids) signalGroup(pid, "SIGTERM");
   const clean = await waitFor(() => pids.every((pid) => !groupAlive(pid)), 5_000);
@@ -214,8 +218,14 @@ async function stopAll(exitCode) {
   process.exit(exitCode);
 }
 
+// A second Ctrl-C while stopping does not wait for the children's own shutdown.
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
-  process.on(signal, () => stopAll(0));
+  process.on(signal, () => (stopping ? killAll() : stopAll(0)));
+}
+
+function killAll() {
+  for (const pid of groups) signalGroup(pid, "SIGKILL");
+  process.exit(1);
 }
 
 function portFree(port) {

@@ -147,6 +147,9 @@ describe("pnpm dev", () => {
     expect(second.output()).not.toContain("build  │");
 
     expect(dev.output().match(/ready in/g)).toHaveLength(1);
+    for (const name of ["build  │", "issuer │", "api    │", "web    │"]) {
+      expect(dev.output()).toContain(name);
+    }
 
     const pid = dev.child.pid ?? 0;
     const tree = descendants(pid);
