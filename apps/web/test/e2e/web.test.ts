@@ -207,9 +207,14 @@ describe("as dev-writer", () => {
     await page.close();
   });
 
-  it("nothing the browser receives carries the client secret or an access token", async () => {
+  it("nothing the browser receives carries the secret or a token, and it logs no error", async () => {
     const page = await browser.newPage();
     const bodies: Promise<string>[] = [];
+    const browserErrors: string[] = [];
+    page.on("pageerror", (error) => browserErrors.push(error.message));
+    page.on("console", (message) => {
+      if (message.type() === "error") browserErrors.push(message.text());
+    });
     page.on("response", (response) => {
       bodies.push(
         response.body().then(
@@ -230,6 +235,8 @@ describe("as dev-writer", () => {
     await page.goto(`${writer.url}/status`);
     await page.close();
 
+    // Hydration mismatches and client exceptions end up here.
+    expect(browserErrors).toEqual([]);
     const received = await Promise.all(bodies);
     expect(received.length).toBeGreaterThan(5);
     expect(received.join("\n")).toContain("dev-writer");
