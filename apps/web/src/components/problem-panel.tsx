@@ -22,7 +22,9 @@ export function ProblemPanel({ problem, retryHref }: { problem: Problem; retryHr
           Reload
         </a>
         <span className="hint">
-          Nothing here needs a restart: reloading is enough once it is fixed.
+          {problem.kind === "config"
+            ? "The environment is read once per server process: restart it after a change."
+            : "Nothing here needs a restart: reloading is enough once it is fixed."}
         </span>
       </div>
     </section>

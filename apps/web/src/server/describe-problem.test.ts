@@ -21,7 +21,7 @@ describe("describeProblem", () => {
   it("lists each bad variable for a configuration error", () => {
     const problem = describeProblem(new WebEnvError(["CLIENT_SECRET is required"]));
     expect(problem.kind).toBe("config");
-    expect(problem.checks).toContain("CLIENT_SECRET is required");
+    expect(problem.checks).toContain("`CLIENT_SECRET` is required");
   });
 
   it("tells credentials the issuer refuses from an issuer that does not answer", () => {

@@ -85,7 +85,7 @@ export function describeProblem(error: unknown, context: ProblemContext = {}): P
       title: "The web app is not configured correctly",
       summary: "Some environment variables are missing or malformed, so no API call was made.",
       checks: [
-        ...error.problems,
+        ...error.problems.map((problem) => problem.replace(/^\w+/, (name) => `\`${name}\``)),
         "Set them in the environment of the web server (or apps/web/.env.local) and restart it.",
       ],
     };
