@@ -3,7 +3,12 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { createForger } from "../harness/forge-token.js";
 import { type HostileRequest, hostileRequests } from "../harness/hostile-headers.js";
-import { createHttpClient, type HttpClient, trpcCall } from "../harness/http-client.js";
+import {
+  createHttpClient,
+  type HttpAnswer,
+  type HttpClient,
+  trpcCall,
+} from "../harness/http-client.js";
 import { mapConcurrent } from "../harness/load.js";
 import { type Sample, sumSamples } from "../harness/prometheus.js";
 import { startSystem } from "../harness/system.js";
@@ -24,6 +29,18 @@ const send = (http: HttpClient, apiUrl: string, request: HostileRequest) => {
   const headers = { ...call.headers };
   if (request.authorization !== undefined) headers.authorization = request.authorization;
   return http.send({ method: call.method, url: call.url, headers, body: call.body });
+};
+
+/**
+ * True when the answer (body or any header) repeats a long piece of the Authorization header: a
+ * token or an unverified claim must never come back in an error.
+ */
+const echoesCredentials = (request: HostileRequest, answer: HttpAnswer) => {
+  const text = `${answer.body}\n${JSON.stringify(answer.headers)}`;
+  return (request.authorization ?? "")
+    .split(/[\s,]+/)
+    .filter((piece) => piece.length >= 16)
+    .some((piece) => text.includes(piece) || text.includes(JSON.stringify(piece).slice(1, -1)));
 };
 
 const memory = async (metrics: () => Promise<Sample[]>) => {
@@ -74,7 +91,7 @@ describe("hostile input against the running API", () => {
     ];
     const answers = await mapConcurrent(requests, CONCURRENCY, async (request) => {
       const answer = await send(http, system.api.url, request);
-      return { request, status: answer.status };
+      return { request, status: answer.status, echoes: echoesCredentials(request, answer) };
     });
     const after = await memory(system.api.metrics);
 
@@ -94,6 +111,7 @@ describe("hostile input against the running API", () => {
 
     expect(answers).toHaveLength(RUNS);
     expect(unexpected, `seed ${seed}`).toEqual([]);
+    expect(answers.filter((a) => a.echoes).length, `seed ${seed}`).toBe(0);
     expect([...warmUpStatuses].filter((status) => ![400, 401, 403].includes(status))).toEqual([]);
     expect(statuses[400]).toBeGreaterThan(0);
     expect(statuses[401]).toBeGreaterThan(0);
