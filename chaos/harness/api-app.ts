@@ -23,6 +23,8 @@ export interface ApiAppOptions {
   tuning?: KeyStoreTuning;
   /** Wait until `/readyz` answers 200 (keys usable). Default true. */
   waitReady?: boolean;
+  /** Log lines to keep, for tests that read every line. Default 4 000. */
+  maxLogLines?: number;
 }
 
 export interface ApiApp {
@@ -56,7 +58,12 @@ export async function startApiApp(options: ApiAppOptions): Promise<ApiApp> {
   if (!existsSync(`${repoRoot}apps/api/dist/main.js`)) {
     throw new Error("apps/api is not built: run `pnpm build` (or `pnpm test:chaos`, which builds)");
   }
-  const app = spawnChildApp({ name: "api", args: ["apps/api/dist/main.js"], env });
+  const app = spawnChildApp({
+    name: "api",
+    args: ["apps/api/dist/main.js"],
+    env,
+    ...(options.maxLogLines === undefined ? {} : { maxLines: options.maxLogLines }),
+  });
   const line = await app.waitForLine((l) => l.includes('"msg":"listening"'), 30_000);
   const url = String((JSON.parse(line) as { url: string }).url).replace(/\/$/, "");
   const port = Number(new URL(url).port);

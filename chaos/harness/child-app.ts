@@ -2,8 +2,6 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { repoRoot } from "./repo-root.js";
 
-const MAX_LINES = 4000;
-
 export interface ChildAppOptions {
   /** Short name used in logs and error messages. */
   name: string;
@@ -12,6 +10,8 @@ export interface ChildAppOptions {
   args: string[];
   env?: Record<string, string>;
   cwd?: string;
+  /** How many output lines to keep (the oldest are dropped). Default 4 000. */
+  maxLines?: number;
 }
 
 export interface ExitStatus {
@@ -82,6 +82,7 @@ export function spawnChildApp(options: ChildAppOptions): ChildApp {
   if (pid === undefined) throw new Error(`${options.name} did not start`);
 
   const lines: string[] = [];
+  const maxLines = options.maxLines ?? 4_000;
   const watchers = new Set<(line: string) => void>();
   let alive = true;
 
@@ -96,7 +97,7 @@ export function spawnChildApp(options: ChildAppOptions): ChildApp {
     if (!stream) return;
     createInterface({ input: stream }).on("line", (line) => {
       lines.push(line);
-      if (lines.length > MAX_LINES) lines.splice(0, lines.length - MAX_LINES);
+      if (lines.length > maxLines) lines.splice(0, lines.length - maxLines);
       for (const watcher of watchers) watcher(line);
     });
   };

@@ -17,6 +17,8 @@ export interface SystemOptions {
   tuning?: KeyStoreTuning;
   /** A fixed API port (to restart it on the same address); random by default. */
   apiPort?: number;
+  /** API log lines to keep. Default 4 000. */
+  apiLogLines?: number;
 }
 
 export interface ChaosSystem {
@@ -69,6 +71,7 @@ export async function startSystem(
       audience: AUDIENCE,
       ...(port === undefined ? {} : { port }),
       ...(options.tuning ? { tuning: options.tuning } : {}),
+      ...(options.apiLogLines === undefined ? {} : { maxLogLines: options.apiLogLines }),
     });
     defer(() => api.stop("SIGKILL"));
     return api;

@@ -56,6 +56,8 @@ describe("hostile input against the running API", () => {
     const system = await startSystem(defer, {
       tokenLifetime: 600,
       tuning: { cacheMaxAge: 600, cooldown: 1, timeout: 2 },
+      // Every request's log line is read afterwards.
+      apiLogLines: 50_000,
     });
     const http = createHttpClient(CONCURRENCY);
     defer(() => http.close());
@@ -106,12 +108,16 @@ describe("hostile input against the running API", () => {
         authorization: request.authorization?.slice(0, 120),
       }));
     console.info(
-      `hostile input: seed ${seed}, statuses ${JSON.stringify(statuses)}, RSS ${(before.rss / MiB).toFixed(1)} → ${(after.rss / MiB).toFixed(1)} MiB, heap used ${(after.heapUsed / MiB).toFixed(1)} MiB`,
+      `hostile input: seed ${seed}, statuses ${JSON.stringify(statuses)}, ${system.api.process.lines.length} log lines, RSS ${(before.rss / MiB).toFixed(1)} → ${(after.rss / MiB).toFixed(1)} MiB, heap used ${(after.heapUsed / MiB).toFixed(1)} MiB`,
     );
 
     expect(answers).toHaveLength(RUNS);
     expect(unexpected, `seed ${seed}`).toEqual([]);
     expect(answers.filter((a) => a.echoes).length, `seed ${seed}`).toBe(0);
+    // Nor does the API's log: no JWT segment (base64url of a JSON object) in any line.
+    const logLines = system.api.process.lines;
+    expect(logLines.length).toBeGreaterThanOrEqual(RUNS);
+    expect(logLines.filter((line) => /eyJ[\w-]{20,}/.test(line)).slice(0, 3)).toEqual([]);
     expect([...warmUpStatuses].filter((status) => ![400, 401, 403].includes(status))).toEqual([]);
     expect(statuses[400]).toBeGreaterThan(0);
     expect(statuses[401]).toBeGreaterThan(0);
