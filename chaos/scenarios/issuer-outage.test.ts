@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { classifyHomePage } from "../harness/html.js";
 import { createHttpClient, trpcCall } from "../harness/http-client.js";
+import { linesWithCredentials } from "../harness/leaks.js";
 import { outcomesBetween, startLoad } from "../harness/load.js";
 import { startSystem } from "../harness/system.js";
 import { useTeardown } from "../harness/teardown.js";
-import { AUDIENCE, READER } from "../harness/tenant.js";
+import { AUDIENCE, READER, WRITER } from "../harness/tenant.js";
 import { waitFor } from "../harness/wait-for.js";
 import { startWebApp } from "../harness/web-app.js";
 
@@ -151,6 +152,10 @@ describe("the issuer goes down for longer than the key cache age", () => {
     const pagesWhileDown = outcomesBetween(pageSummary.records, first503 + 1_000, back);
     expect(Object.keys(pagesWhileDown)).toEqual(["200 problem:api-keys-unavailable"]);
     expect(site.process.isRunning()).toBe(true);
+    // What the outage made the web app and the API log: no token, no client secret.
+    const secrets = [READER.clientSecret, WRITER.clientSecret];
+    expect(linesWithCredentials(site.process.lines, secrets)).toEqual([]);
+    expect(linesWithCredentials(system.api.process.lines, secrets)).toEqual([]);
     expect(web.client.stats().tokenRequestFailures).toBeGreaterThan(0);
     // The refresh came back within one retry delay of the failed refresh (maxDelay 1 s).
     expect(tokenRecoveredAt - back).toBeLessThanOrEqual(3_000);

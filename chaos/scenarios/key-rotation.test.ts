@@ -2,6 +2,7 @@ import { decodeProtectedHeader } from "jose";
 import { describe, expect, it } from "vitest";
 import { spawnChildApp } from "../harness/child-app.js";
 import { createHttpClient, trpcCall } from "../harness/http-client.js";
+import { linesWithCredentials } from "../harness/leaks.js";
 import { startLoad } from "../harness/load.js";
 import { sumSamples } from "../harness/prometheus.js";
 import { type ChaosSystem, startSystem } from "../harness/system.js";
@@ -89,5 +90,7 @@ describe("signing keys rotate while the web app calls the API", () => {
     // The first key's grace (the 6 s token lifetime) ended before the last rotation: retired.
     expect(published).not.toContain(firstKid);
     expect(published).toContain(kidsUsed.at(-1));
+    // Thousands of verified calls, and not one token in the API's log.
+    expect(linesWithCredentials(system.api.process.lines)).toEqual([]);
   });
 });
