@@ -11,6 +11,8 @@ export interface IssuerApp {
   readonly tokenEndpoint: string;
   readonly jwksUri: string;
   process(): ChildApp;
+  /** What every run of the issuer printed, restarts included. */
+  lines(): string[];
   /** The `kid` the keys file says signs new tokens (the issuer applies it on its next request). */
   signingKid(): string;
   /** A token for a tenant client, straight from the token endpoint (client_secret_post). */
@@ -33,6 +35,7 @@ export async function startIssuerApp(options: {
   }
   let port = 0;
   let app: ChildApp | undefined;
+  const runs: ChildApp[] = [];
   let issuer = "";
 
   const start = async () => {
@@ -46,6 +49,7 @@ export async function startIssuerApp(options: {
         ISSUER_KEYS_DIR: options.keysDir,
       },
     });
+    runs.push(app);
     const line = await app.waitForLine(/issuer ready at /, 30_000);
     issuer = /issuer ready at (\S+)/.exec(line)?.[1] ?? "";
     port = Number(new URL(issuer).port);
@@ -66,6 +70,7 @@ export async function startIssuerApp(options: {
       return new URL("/.well-known/jwks.json", issuer).href;
     },
     process: () => app as ChildApp,
+    lines: () => runs.flatMap((run) => run.lines),
     signingKid() {
       const file = JSON.parse(readFileSync(join(options.keysDir, "keys.json"), "utf8")) as {
         keys: { status: string; jwk: { kid: string } }[];

@@ -32,6 +32,8 @@ export interface ChaosSystem {
   tenantFile: string;
   jwksPath: string;
   tokenPath: string;
+  /** Every line the issuer and the API processes (all of them, restarts included) printed. */
+  logLines(): string[];
   /** Starts another API process against the same issuer (a restart). */
   startApi(port?: number): Promise<ApiApp>;
   /** A token client as the web app's server side builds it, pointed at the proxy. */
@@ -64,6 +66,7 @@ export async function startSystem(
   const jwksPath = new URL(issuer.jwksUri).pathname;
   const tokenPath = new URL(issuer.tokenEndpoint).pathname;
 
+  const apis: ApiApp[] = [];
   const startApi = async (port = options.apiPort) => {
     const api = await startApiApp({
       issuer: issuer.issuer,
@@ -74,6 +77,7 @@ export async function startSystem(
       ...(options.apiLogLines === undefined ? {} : { maxLogLines: options.apiLogLines }),
     });
     defer(() => api.stop("SIGKILL"));
+    apis.push(api);
     return api;
   };
   const api = await startApi();
@@ -87,6 +91,7 @@ export async function startSystem(
     jwksPath,
     tokenPath,
     startApi,
+    logLines: () => [...issuer.lines(), ...apis.flatMap((api) => api.process.lines)],
     tokenClient(overrides = {}) {
       const events: (TokenClientEvent & { at: number })[] = [];
       const client = createClientCredentialsClient({

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { freePort } from "../harness/free-port.js";
 import { classifyHomePage } from "../harness/html.js";
 import { createHttpClient, trpcCall } from "../harness/http-client.js";
+import { linesWithCredentials } from "../harness/leaks.js";
 import { outcomesBetween, startLoad } from "../harness/load.js";
 import { startSlowRequest } from "../harness/slow-request.js";
 import { startSystem } from "../harness/system.js";
@@ -148,5 +149,7 @@ describe("the API is restarted (SIGTERM) under load", () => {
       true,
     );
     expect(newApi.process.pid).not.toBe(oldApi.process.pid);
+    const lines = [...system.logLines(), ...web.process.lines];
+    expect(linesWithCredentials(lines, [WRITER.clientSecret])).toEqual([]);
   });
 });

@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { linesWithCredentials } from "../harness/leaks.js";
 import { startLoad } from "../harness/load.js";
 import { startSystem } from "../harness/system.js";
 import { useTeardown } from "../harness/teardown.js";
+import { WRITER } from "../harness/tenant.js";
 import { waitFor } from "../harness/wait-for.js";
 
 const defer = useTeardown();
@@ -73,5 +75,6 @@ describe("the issuer answers 429 with Retry-After and 503s", () => {
     expect(renewedAt - faultsFrom).toBeGreaterThanOrEqual(3_000);
     expect(slowest).toBeLessThan(1_000);
     expect(web.client.stats()).toMatchObject({ tokenRequests: 5, tokenRequestFailures: 3 });
+    expect(linesWithCredentials(system.logLines(), [WRITER.clientSecret])).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { classifyHomePage, testIdText } from "../harness/html.js";
+import { linesWithCredentials } from "../harness/leaks.js";
 import { startLoad } from "../harness/load.js";
 import { startPrivateRedis } from "../harness/redis-server.js";
 import { startSystem } from "../harness/system.js";
@@ -84,6 +85,8 @@ describe("Redis stops and restarts under load", () => {
     expect(summary.outcomes).toEqual({ "200 page": summary.total });
     expect(degradedBadge).toContain("Redis");
     expect(recoveredBadge).toBe("Redis store");
+    const lines = [...system.logLines(), ...web.process.lines];
+    expect(linesWithCredentials(lines, [WRITER.clientSecret])).toEqual([]);
     // The fallback kept one token per lifetime: no request per page while Redis was away.
     expect(posts).toBeLessThanOrEqual(Math.ceil((elapsed + 10) / (TOKEN_LIFETIME * 0.75)) + 1);
   });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createForger } from "../harness/forge-token.js";
 import { createHttpClient, trpcCall } from "../harness/http-client.js";
+import { linesWithCredentials } from "../harness/leaks.js";
 import { startLoad } from "../harness/load.js";
 import { startSystem } from "../harness/system.js";
 import { useTeardown } from "../harness/teardown.js";
@@ -70,5 +71,6 @@ describe("the JWKS endpoint hangs", () => {
       expect(ms).toBeLessThanOrEqual(tuning.timeout * 1000 + 1_000);
     }
     expect(health.result.data.jwks.state).toBe("stale");
+    expect(linesWithCredentials(system.logLines())).toEqual([]);
   });
 });
