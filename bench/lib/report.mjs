@@ -113,7 +113,7 @@ export function evaluateTargets({ verify, http, tokens, jwks }) {
     "1 JWKS fetch, every token 401",
     flood
       ? `${flood.fetches} fetch(es); answers ${Object.entries(flood.statuses)
-          .map(([status, count]) => `${count}× ${status}`)
+          .map(([status, n]) => `${count(n)}× ${status}`)
           .join(", ")}`
       : "not measured",
     flood && flood.fetches === 1 && flood.statuses["401"] === flood.requests,
@@ -257,7 +257,7 @@ function jwksSection(jwks) {
         `cooldown (${fixed(flood.elapsedMs / 1000, 1)} s of real time): **${flood.fetches} JWKS fetch(es)**` +
         `${flood.fetchTriggers.length ? ` (triggers: ${flood.fetchTriggers.join(", ")})` : ""}; answers: ` +
         `${Object.entries(flood.statuses)
-          .map(([status, count]) => `${count}× ${status}`)
+          .map(([status, n]) => `${count(n)}× ${status}`)
           .join(", ")}.`,
     );
   }
