@@ -134,7 +134,8 @@ describe("the issuer goes down for longer than the key cache age", () => {
     expect(outcomesBetween(summary.records, down, first503)).toEqual({
       200: expect.any(Number),
     });
-    expect(outcomesBetween(summary.records, first503, lastDownAt)).toEqual({
+    // (Two calls a few ms apart may reach the API in either order: leave 100 ms at the bound.)
+    expect(outcomesBetween(summary.records, first503 + 100, lastDownAt)).toEqual({
       503: expect.any(Number),
     });
     // Known keys kept working past the cache age, and stopped by the stale bound (+ slack).
