@@ -140,6 +140,22 @@ function renames(service: Required<ServiceOptions>, scopes: GeneratedService["sc
 }
 
 /**
+ * Tokens that tests sign with the dev issuer's key (`issuer.signAccessToken(claims)`) default to
+ * the tenant's first API, which is `apps/api`'s. In the new service's tests they must name its
+ * audience, unless the claims already give an `aud`.
+ */
+function addAudienceToSignedTokens(text: string, audience: string): string {
+  const aud = `aud: ${JSON.stringify(audience)}`;
+  return text
+    .replaceAll("signAccessToken()", `signAccessToken({ ${aud} })`)
+    .replace(/signAccessToken\(\{([^{}]*)\}/g, (call, body: string) =>
+      /\baud\s*:/.test(body)
+        ? call
+        : `signAccessToken({ ${aud}${body.trim() === "" ? "" : `, ${body.trim()}`} }`,
+    );
+}
+
+/**
  * Creates `apps/<name>` from `apps/api`, registers the API (scopes `read:<name>`,
  * `write:<name>`) in the dev tenant with a client allowed both scopes (and grants the clients of
  * `apps/api` the matching rights), and formats what it wrote.
@@ -167,8 +183,13 @@ export function generateService(root: string, options: ServiceOptions): Generate
   for (const source of walk(templateDir)) {
     const target = join(dir, relative(templateDir, source));
     mkdirSync(join(target, ".."), { recursive: true });
-    if (TEXT_FILE.test(source)) writeFileSync(target, rename(readFileSync(source, "utf8")));
-    else copyFileSync(source, target);
+    if (TEXT_FILE.test(source)) {
+      let text = rename(readFileSync(source, "utf8"));
+      if (/\.test\.ts$|[/\\]test[/\\]/.test(source)) {
+        text = addAudienceToSignedTokens(text, options.audience);
+      }
+      writeFileSync(target, text);
+    } else copyFileSync(source, target);
     files.push(relative(root, target));
   }
 
