@@ -173,14 +173,24 @@ function httpSection(http) {
       "(scenarios interleaved, order rotated each round, a 1 s warm-up of each first), against servers " +
       "started as separate child processes on 127.0.0.1 with `NODE_ENV=production` and request logging " +
       "off. **The load generator and the servers share the machine's 2 cores**, so absolute numbers " +
-      "are lower than on a dedicated server and the ratios are what to compare. Every run must " +
+      "are lower than on a dedicated server and the ratios are what to compare. The server's CPU " +
+      "time per request (read from the server process around each run) does not depend on how the " +
+      "cores were shared, so it shows where a ratio comes from. Every run must " +
       "answer 2xx only (checked), and each protected route is checked to return the token's subject " +
       "before it is loaded. Tokens come from the development issuer (`@repo/issuer`, fresh keys in a " +
       "temporary folder), which both servers find by discovery (`ISSUER_BASE_URL` / `issuerBaseURL`); " +
       `the reused token is obtained with our token client (client credentials, \`${http.subject}\`).`,
     "",
     table(
-      ["scenario", "req/s, median (min–max)", "p50 ms", "p99 ms", "× public", "× Express peer"],
+      [
+        "scenario",
+        "req/s, median (min–max)",
+        "p50 ms",
+        "p99 ms",
+        "× public",
+        "× Express peer",
+        "server CPU µs/request",
+      ],
       http.rows.map((entry) => [
         entry.name,
         range(entry.rps, 0),
@@ -188,6 +198,7 @@ function httpSection(http) {
         fixed(entry.p99.median, 1),
         range(entry.ratio, 2, "×"),
         fixed(entry.vsExpress.median, 2),
+        range(entry.cpu, 1),
       ]),
     ),
     "",
@@ -347,18 +358,23 @@ function missNotes(results, targets) {
     ["uncached", 0.85, uncached],
   ]) {
     const entry = httpRow(id);
-    if (!entry || !publicRow || !missed(`http-${id}`)) continue;
-    const predicted = perToken
-      ? 1 / (1 + (perToken.micros.median / 1e6) * publicRow.rps.median)
-      : Number.NaN;
+    if (!entry?.cpu || !publicRow?.cpu || !missed(`http-${id}`)) continue;
+    const extra = entry.cpu.median - publicRow.cpu.median;
+    const verification = perToken ? perToken.micros.median : Number.NaN;
     notes.push(
       `HTTP ${id === "cached" ? "cache hit" : "new token per request"}: ${fixed(entry.ratio.median)}× public ` +
-        `against ${bound}×; ${spread(entry.ratio, bound, true)}. Verification alone ` +
-        `(${perToken ? fixed(perToken.micros.median, 2) : "n/a"} µs per request, section 1) would predict ` +
-        `${fixed(predicted)}× at the public procedure's rate, so ` +
-        (entry.ratio.median < predicted - 0.05
-          ? "most of the gap is spent outside the signature and claim checks (protected-procedure handling, cache bookkeeping, garbage collection) or is noise."
-          : "the gap is the cost of verification itself."),
+        `against ${bound}×; ${spread(entry.ratio, bound, true)}. The API process spends ` +
+        `${fixed(entry.cpu.median, 1)} µs of CPU per request here against ${fixed(publicRow.cpu.median, 1)} µs ` +
+        `for the public procedure (+${fixed(extra, 1)} µs)` +
+        (Number.isNaN(verification)
+          ? "."
+          : `; verification accounts for ${fixed(verification, 2)} µs of it (section 1), `) +
+        (Number.isNaN(verification)
+          ? ""
+          : extra - verification > extra / 2
+            ? `so about ${fixed(extra - verification, 1)} µs per request go to the handling around ` +
+              "verification (reading the header, tRPC middleware, building the larger `whoami` answer)."
+            : "so the gap is the cost of verification itself."),
     );
   }
   const peer = httpRow("express");

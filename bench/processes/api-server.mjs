@@ -22,6 +22,7 @@ process.send({ type: "ready", url: server.url });
 
 process.on("message", async (message) => {
   if (message.type === "memory") process.send({ type: "memory", usage: memoryReport() });
+  if (message.type === "cpu") process.send({ type: "cpu", usage: process.cpuUsage() });
   if (message.type === "close") {
     await server.close();
     process.exit(0);

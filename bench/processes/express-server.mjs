@@ -27,6 +27,7 @@ const server = app.listen(0, "127.0.0.1", () => {
 
 process.on("message", (message) => {
   if (message.type === "memory") process.send({ type: "memory", usage: memoryReport() });
+  if (message.type === "cpu") process.send({ type: "cpu", usage: process.cpuUsage() });
   if (message.type === "close") {
     server.closeAllConnections();
     server.close(() => process.exit(0));

@@ -63,6 +63,12 @@ async function startServer(name) {
   return { child, origin: new URL(url).origin };
 }
 
+/** CPU time the server process has used so far, in µs (user + system). */
+async function cpuTime(server) {
+  const { usage } = await server.child.request({ type: "cpu" }, "cpu");
+  return usage.user + usage.system;
+}
+
 async function memory(server) {
   const { usage } = await server.child.request({ type: "memory" }, "memory");
   return usage;
@@ -143,12 +149,17 @@ const apiScenarios = [
 ];
 const scenarios = [
   ...(api
-    ? apiScenarios.map((scenario) => ({ ...scenario, url: api.origin + scenario.path }))
+    ? apiScenarios.map((scenario) => ({
+        ...scenario,
+        url: api.origin + scenario.path,
+        server: api,
+      }))
     : []),
   {
     id: "express",
     name: "Express 5 + Auth0 `auth()` `/whoami` (peer)",
     url: `${peer.origin}/whoami`,
+    server: peer,
     headers: () => ({ authorization: `Bearer ${token}` }),
   },
 ];
@@ -161,7 +172,9 @@ const runs = new Map(scenarios.map((scenario) => [scenario.id, []]));
 for (let round = 0; round < ROUNDS; round += 1) {
   const order = scenarios.map((_, i) => scenarios[(i + round) % scenarios.length]);
   for (const scenario of order) {
+    const cpuBefore = await cpuTime(scenario.server);
     const result = await load(scenario.url, scenario.headers, DURATION_S);
+    const cpuUsed = (await cpuTime(scenario.server)) - cpuBefore;
     if (result.errors > 0 || result.non2xx > 0 || result.timeouts > 0) {
       throw new Error(
         `${scenario.id}: ${result.errors} errors, ${result.timeouts} timeouts, ${result.non2xx} non-2xx answers`,
@@ -172,6 +185,7 @@ for (let round = 0; round < ROUNDS; round += 1) {
       p50: result.latency.p50,
       p99: result.latency.p99,
       total: result.requests.total,
+      cpuPerRequest: cpuUsed / result.requests.total,
     });
   }
 }
@@ -204,6 +218,7 @@ sendResult({
       p50: summarize(list.map((run) => run.p50)),
       p99: summarize(list.map((run) => run.p99)),
       requests: list.reduce((sum, run) => sum + run.total, 0),
+      cpu: summarize(list.map((run) => run.cpuPerRequest)),
       ratio: ratioTo(list, "public"),
       vsExpress: ratioTo(list, "express"),
     };
