@@ -26,6 +26,7 @@ export function evaluateTargets({ verify, http, tokens, jwks }) {
 
   const uncached = row(verify?.rows, "ours-uncached");
   const cached = row(verify?.rows, "ours-cached");
+  const cachedFull = row(verify?.rows, "ours-cached-full");
   const jose = row(verify?.rows, "jose");
   add(
     "verify-uncached",
@@ -40,10 +41,14 @@ export function evaluateTargets({ verify, http, tokens, jwks }) {
   add(
     "verify-cached",
     "Verifier, cache hit",
-    "< 2 µs",
-    cached ? `${fixed(cached.micros.median, 2)} µs` : "not measured",
-    cached && cached.micros.median < 2,
-    cached && `${fixed(cached.micros.median - 2, 2)} µs over`,
+    "< 2 µs, with one entry and with the cache full",
+    cached && cachedFull
+      ? `${fixed(cached.micros.median, 2)} µs with one entry, ${fixed(cachedFull.micros.median, 2)} µs full`
+      : "not measured",
+    cached && cachedFull && Math.max(cached.micros.median, cachedFull.micros.median) < 2,
+    cached &&
+      cachedFull &&
+      `${fixed(Math.max(cached.micros.median, cachedFull.micros.median) - 2, 2)} µs over`,
   );
 
   const httpRow = (id) => row(http?.rows, id);
@@ -346,15 +351,27 @@ function missNotes(results, targets) {
     );
   }
   const cached = verifyRow("ours-cached");
-  if (missed("verify-cached") && cached) {
+  const cachedFull = verifyRow("ours-cached-full");
+  if (missed("verify-cached") && cached && cachedFull) {
     notes.push(
-      `Verifier, cache hit: ${fixed(cached.micros.median)} µs against 2 µs ` +
-        `(range ${fixed(cached.micros.min)}–${fixed(cached.micros.max)} µs).`,
+      `Verifier, cache hit: ${fixed(cached.micros.median)} µs with one entry, ` +
+        `${fixed(cachedFull.micros.median)} µs with the cache full, against 2 µs. ` +
+        (cachedFull.micros.median > 4 * cached.micros.median
+          ? "The hit itself gets slower as the cache fills: the LRU keeps its order by deleting a hit " +
+            "from its `Map` and setting it again, and in a `Map` of 10 000 entries, deleting and " +
+            "re-setting the same key over and over costs about 11 µs per round on this machine " +
+            "(about 0.13 µs with one entry): V8 only clears deleted entries out of a `Map` when it " +
+            "rehashes the table, and lookups of a key set again and again slow down until then. A " +
+            "hit that does not move the entry " +
+            "(a recency mark, or moving it only when it has aged) would avoid it."
+          : `(ranges ${fixed(cached.micros.min)}–${fixed(cached.micros.max)} and ` +
+            `${fixed(cachedFull.micros.min)}–${fixed(cachedFull.micros.max)} µs).`),
     );
   }
   const publicRow = httpRow("public");
+  // Rounds are interleaved, so after the first one the API's cache is full (section 1's full row).
   for (const [id, bound, perToken] of [
-    ["cached", 0.95, cached],
+    ["cached", 0.95, cachedFull ?? cached],
     ["uncached", 0.85, uncached],
   ]) {
     const entry = httpRow(id);
