@@ -390,7 +390,8 @@ function missNotes(results, targets) {
           ? ""
           : extra - verification > extra / 2
             ? `so about ${fixed(extra - verification, 1)} µs per request go to the handling around ` +
-              "verification (reading the header, tRPC middleware, building the larger `whoami` answer)."
+              "verification (reading the header, the verified-token cache's bookkeeping, tRPC " +
+              "middleware, building the larger `whoami` answer)."
             : "so the gap is the cost of verification itself."),
     );
   }
