@@ -5,10 +5,9 @@ import { once } from "node:events";
  * Starts a Node child process with an IPC channel and returns helpers to exchange messages with it.
  * A non-zero exit, or an exit while a message is awaited, is an error, so a crash fails the run.
  */
-export function startChild(modulePath, { args = [], execArgv = [], env = {} } = {}) {
+export function startChild(modulePath, { args = [], execArgv = [] } = {}) {
   const child = fork(modulePath, args, {
     execArgv,
-    env: { ...process.env, ...env },
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   const inbox = [];
@@ -34,7 +33,6 @@ export function startChild(modulePath, { args = [], execArgv = [], env = {} } = 
     return message;
   };
   return {
-    pid: child.pid,
     send: (message) => child.send(message),
     /** Resolves with the next message of this type; an `error` message from the child rejects. */
     receive(type) {

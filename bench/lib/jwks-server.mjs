@@ -5,7 +5,7 @@ import { createServer } from "node:http";
  * benchmarks can report how many fetches a verifier made.
  */
 export async function startJwksServer(keys) {
-  let body = JSON.stringify({ keys: keys.map((key) => key.jwk) });
+  const body = JSON.stringify({ keys: keys.map((key) => key.jwk) });
   let fetches = 0;
   const server = createServer((req, res) => {
     if (req.method === "GET" && req.url === "/.well-known/jwks.json") {
@@ -22,9 +22,6 @@ export async function startJwksServer(keys) {
     jwksUri: `http://127.0.0.1:${port}/.well-known/jwks.json`,
     get fetches() {
       return fetches;
-    },
-    setKeys(next) {
-      body = JSON.stringify({ keys: next.map((key) => key.jwk) });
     },
     close: () =>
       new Promise((resolve) => {
