@@ -110,6 +110,76 @@ describe("TokenCache", () => {
     expect(cache.get("t0")).toBeUndefined();
   });
 
+  it("evicts the least recently used entry; a hit or a new set makes an entry the most recent", () => {
+    const cache = new TokenCache(3);
+    const entry = () => ({ claims: {} as never, key });
+    cache.set("a", entry());
+    cache.set("b", entry());
+    cache.set("c", entry());
+    expect(cache.get("a")).toBeDefined();
+    cache.set("d", entry());
+    expect([...cache.keys()]).toEqual(["d", "a", "c"]);
+    cache.set("c", entry());
+    cache.set("e", entry());
+    expect([...cache.keys()]).toEqual(["e", "c", "d"]);
+    expect(cache.size).toBe(3);
+    expect(cache.get("a")).toBeUndefined();
+    expect(cache.get("b")).toBeUndefined();
+  });
+
+  it("keeps exactly the most recently used tokens, up to its bound, through any mix of calls", () => {
+    const capacity = 50;
+    const cache = new TokenCache(capacity);
+    // Reference model: most recently used first.
+    let model: string[] = [];
+    const touch = (token: string) => {
+      model = [token, ...model.filter((t) => t !== token)].slice(0, capacity);
+    };
+    let largest = 0;
+    let seed = 7;
+    const random = (n: number) => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return Math.floor(seed / 65_536) % n;
+    };
+    for (let step = 0; step < 5_000; step++) {
+      const token = `t${random(120)}`;
+      const op = random(10);
+      if (op < 5) {
+        const hit = cache.get(token) !== undefined;
+        expect(hit).toBe(model.includes(token));
+        if (hit) touch(token);
+      } else if (op < 9) {
+        cache.set(token, { claims: {} as never, key });
+        touch(token);
+      } else {
+        cache.delete(token);
+        model = model.filter((t) => t !== token);
+      }
+      expect(cache.size).toBe(model.length);
+      largest = Math.max(largest, cache.size);
+    }
+    expect(largest).toBe(capacity);
+    expect([...cache.keys()]).toEqual(model);
+  });
+
+  it("drops entries of retired keys, on a hit and all at once, keeping the order of the rest", () => {
+    const live = { retired: false } as never;
+    const leaving = { retired: false };
+    const cache = new TokenCache(10);
+    for (const token of ["a", "b", "c", "d", "e"]) {
+      cache.set(token, {
+        claims: {} as never,
+        key: token === "b" || token === "d" ? leaving : live,
+      } as never);
+    }
+    leaving.retired = true;
+    expect(cache.get("d")).toBeUndefined();
+    expect([...cache.keys()]).toEqual(["e", "c", "b", "a"]);
+    cache.dropRetired();
+    expect([...cache.keys()]).toEqual(["e", "c", "a"]);
+    expect(cache.size).toBe(3);
+  });
+
   it("with capacity 0 keeps nothing", () => {
     const cache = new TokenCache(0);
     cache.set("t", { claims: {} as never, key });
