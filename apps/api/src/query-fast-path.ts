@@ -5,7 +5,7 @@ import {
   callTRPCProcedure,
   getTRPCErrorFromUnknown,
   type TRPCDefaultErrorShape,
-  type TRPCError,
+  TRPCError,
   transformTRPCResponse,
 } from "@trpc/server";
 import {
@@ -14,6 +14,62 @@ import {
   type ResponseMeta,
 } from "@trpc/server/http";
 import { TRPC_ERROR_CODES_BY_KEY, type TRPCResponse } from "@trpc/server/rpc";
+
+/** What a tRPC middleware receives and hands back, as far as {@link runMiddlewares} needs it. */
+interface MiddlewareOptions {
+  ctx: unknown;
+  input: unknown;
+  getRawInput: () => Promise<unknown>;
+}
+interface NextOptions {
+  ctx?: Record<string, unknown>;
+  input?: unknown;
+  getRawInput?: () => Promise<unknown>;
+}
+type MiddlewareResult = { ok: true; data: unknown } | { ok: false; error: TRPCError };
+type Middleware = (opts: Record<string, unknown>) => Promise<MiddlewareResult>;
+
+// tRPC's own marker on middleware results: a middleware may look at what `next()` returned.
+const MIDDLEWARE_MARKER = "middlewareMarker";
+
+/**
+ * Runs a procedure's middleware chain (its `.use()` middlewares, input parsers and resolver) the
+ * way tRPC's `callRecursive` does: same options per middleware, same `next()` merging of `ctx` and
+ * `input`, same error capture. Why not tRPC's: it copies every option object with a generic
+ * property-by-property spread helper three times per middleware, which costs more than a protected
+ * call's verification when the verified-token cache answers.
+ */
+async function runMiddlewares(
+  middlewares: readonly Middleware[],
+  index: number,
+  fixed: { path: string; type: "query"; meta: unknown; batchIndex: number },
+  opts: MiddlewareOptions,
+): Promise<MiddlewareResult | undefined> {
+  try {
+    const middleware = middlewares[index] as Middleware;
+    return await middleware({
+      ctx: opts.ctx,
+      path: fixed.path,
+      type: fixed.type,
+      signal: undefined,
+      batchIndex: fixed.batchIndex,
+      getRawInput: opts.getRawInput,
+      meta: fixed.meta,
+      input: opts.input,
+      next(nextOpts?: NextOptions) {
+        return runMiddlewares(middlewares, index + 1, fixed, {
+          ctx: nextOpts?.ctx
+            ? { ...(opts.ctx as Record<string, unknown>), ...nextOpts.ctx }
+            : opts.ctx,
+          input: nextOpts && "input" in nextOpts ? nextOpts.input : opts.input,
+          getRawInput: nextOpts?.getRawInput ?? opts.getRawInput,
+        });
+      },
+    });
+  } catch (cause) {
+    return { ok: false, error: getTRPCErrorFromUnknown(cause), marker: MIDDLEWARE_MARKER } as never;
+  }
+}
 
 export interface QueryFastPathOptions<TContext> {
   router: AnyTRPCRouter;
@@ -56,6 +112,44 @@ export function createQueryFastPath<TContext>(
   const procedures = router._def.procedures as Record<string, AnyTRPCProcedure | undefined>;
   const isQuery = (path: string) => procedures[path]?._def.type === "query";
 
+  const callQuery = async (path: string, input: unknown, ctx: TContext, batchIndex: number) => {
+    const def = procedures[path]?._def as
+      | { middlewares?: unknown; caller?: unknown; experimental_caller?: unknown; meta?: unknown }
+      | undefined;
+    const getRawInput = async () => input;
+    if (
+      def === undefined ||
+      def.caller !== undefined ||
+      def.experimental_caller === true ||
+      !Array.isArray(def.middlewares)
+    ) {
+      // Anything unusual (a custom caller) goes through tRPC's own call.
+      return callTRPCProcedure({
+        router,
+        path,
+        getRawInput,
+        ctx,
+        type: "query",
+        signal: undefined,
+        batchIndex,
+      });
+    }
+    const fixed = { path, type: "query" as const, meta: def.meta, batchIndex };
+    const result = await runMiddlewares(def.middlewares, 0, fixed, {
+      ctx,
+      input: undefined,
+      getRawInput,
+    });
+    if (result === undefined) {
+      throw new TRPCError({
+        code: "INTERNAL_SERVER_ERROR",
+        message: "No result from middlewares - did you forget to `return next()`?",
+      });
+    }
+    if (!result.ok) throw result.error;
+    return result.data;
+  };
+
   const errorShape = (error: TRPCError, path: string, input: unknown, ctx: TContext) => {
     const shape: TRPCDefaultErrorShape = {
       message: error.message,
@@ -79,15 +173,7 @@ export function createQueryFastPath<TContext>(
       paths.map(async (path, index): Promise<TRPCResponse> => {
         const input = inputs[index];
         try {
-          const result = await callTRPCProcedure({
-            router,
-            path,
-            getRawInput: async () => input,
-            ctx,
-            type: "query",
-            signal: undefined,
-            batchIndex: index,
-          });
+          const result = await callQuery(path, input, ctx, index);
           return { result: { data: result } };
         } catch (cause) {
           const error = getTRPCErrorFromUnknown(cause);
