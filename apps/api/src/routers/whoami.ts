@@ -1,11 +1,35 @@
-import { grantedScopes } from "@repo/auth";
+import { type AccessTokenClaims, grantedScopes } from "@repo/auth";
 import { protectedProcedure } from "../trpc.js";
 
+/** What `whoami` answers. */
+export interface WhoamiAnswer {
+  sub: string;
+  clientId: string | null;
+  scopes: string[];
+  permissions: string[];
+  expiresAt: string;
+}
+
+// Verified claims are frozen and, for a token the verifier's cache holds, the same object on every
+// request: the answer derived from them is built once per claims object rather than per call. It is
+// frozen like the claims (typed mutable, as `permissions` in the claims is), so no caller can change
+// what the next one gets.
+const answers = new WeakMap<AccessTokenClaims, WhoamiAnswer>();
+
+function answerFor(auth: AccessTokenClaims): WhoamiAnswer {
+  let answer = answers.get(auth);
+  if (answer === undefined) {
+    answer = Object.freeze({
+      sub: auth.sub,
+      clientId: auth.azp ?? auth.client_id ?? null,
+      scopes: Object.freeze(grantedScopes(auth)) as string[],
+      permissions: Array.isArray(auth.permissions) ? auth.permissions : [],
+      expiresAt: new Date(auth.exp * 1000).toISOString(),
+    });
+    answers.set(auth, answer);
+  }
+  return answer;
+}
+
 /** Protected: who the verified token says the caller is. */
-export const whoami = protectedProcedure.query(({ ctx: { auth } }) => ({
-  sub: auth.sub,
-  clientId: auth.azp ?? auth.client_id ?? null,
-  scopes: grantedScopes(auth),
-  permissions: Array.isArray(auth.permissions) ? auth.permissions : [],
-  expiresAt: new Date(auth.exp * 1000).toISOString(),
-}));
+export const whoami = protectedProcedure.query(({ ctx: { auth } }) => answerFor(auth));
