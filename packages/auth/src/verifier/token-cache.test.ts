@@ -180,6 +180,21 @@ describe("TokenCache", () => {
     expect(cache.size).toBe(3);
   });
 
+  it("never answers for a different token that ends the same way", () => {
+    const cache = new TokenCache(10);
+    const tail = "s".repeat(100);
+    const first = { claims: { sub: "first" } as never, key };
+    const second = { claims: { sub: "second" } as never, key };
+    cache.set(`a.${tail}`, first);
+    expect(cache.get(`b.${tail}`)).toBeUndefined();
+    cache.delete(`b.${tail}`);
+    expect(cache.get(`a.${tail}`)).toBe(first);
+    cache.set(`b.${tail}`, second);
+    expect(cache.get(`b.${tail}`)).toBe(second);
+    expect(cache.get(`a.${tail}`)).toBeUndefined();
+    expect(cache.size).toBe(1);
+  });
+
   it("with capacity 0 keeps nothing", () => {
     const cache = new TokenCache(0);
     cache.set("t", { claims: {} as never, key });

@@ -11,10 +11,18 @@ class Node {
   prev: Node | undefined = undefined;
   next: Node | undefined = undefined;
   constructor(
+    readonly key: string,
     readonly token: string,
     public entry: VerifiedToken,
   ) {}
 }
+
+// Tokens are looked up by their last characters, which lie in the signature: hashing a whole token
+// (several hundred characters, a new string on every request) cost more than the rest of a hit.
+// The node keeps the whole token and a hit must match it exactly, so two tokens sharing a suffix
+// never answer for each other; the later one simply replaces the earlier.
+const KEY_LENGTH = 32;
+const keyOf = (token: string) => (token.length > 2 * KEY_LENGTH ? token.slice(-KEY_LENGTH) : token);
 
 /**
  * A bounded LRU of verified tokens, keyed by the token text: a `Map` finds the node, a doubly linked
@@ -41,8 +49,8 @@ export class TokenCache {
 
   /** The entry for `token`, marked most recently used; entries of retired keys are dropped. */
   get(token: string): VerifiedToken | undefined {
-    const node = this.#nodes.get(token);
-    if (node === undefined) return undefined;
+    const node = this.#nodes.get(keyOf(token));
+    if (node === undefined || node.token !== token) return undefined;
     if (node.entry.key.retired) {
       this.#remove(node);
       return undefined;
@@ -64,15 +72,17 @@ export class TokenCache {
   }
 
   delete(token: string): void {
-    const node = this.#nodes.get(token);
-    if (node !== undefined) this.#remove(node);
+    const node = this.#nodes.get(keyOf(token));
+    if (node !== undefined && node.token === token) this.#remove(node);
   }
 
   /** Adds or replaces `token` as the most recently used entry, evicting the least recently used. */
   set(token: string, entry: VerifiedToken): void {
     if (this.#capacity === 0) return;
-    const existing = this.#nodes.get(token);
-    if (existing !== undefined) {
+    const key = keyOf(token);
+    const existing = this.#nodes.get(key);
+    if (existing !== undefined && existing.token !== token) this.#remove(existing);
+    else if (existing !== undefined) {
       existing.entry = entry;
       if (existing !== this.#head) {
         this.#unlink(existing);
@@ -80,8 +90,8 @@ export class TokenCache {
       }
       return;
     }
-    const node = new Node(token, entry);
-    this.#nodes.set(token, node);
+    const node = new Node(key, token, entry);
+    this.#nodes.set(key, node);
     this.#pushFront(node);
     if (this.#nodes.size > this.#capacity && this.#tail !== undefined) this.#remove(this.#tail);
   }
@@ -93,7 +103,7 @@ export class TokenCache {
 
   #remove(node: Node): void {
     this.#unlink(node);
-    this.#nodes.delete(node.token);
+    this.#nodes.delete(node.key);
   }
 
   #unlink(node: Node): void {
