@@ -6,7 +6,6 @@ import {
   getTRPCErrorFromUnknown,
   type TRPCDefaultErrorShape,
   TRPCError,
-  transformTRPCResponse,
 } from "@trpc/server";
 import {
   getHTTPStatusCode,
@@ -112,6 +111,16 @@ export function createQueryFastPath<TContext>(
   const procedures = router._def.procedures as Record<string, AnyTRPCProcedure | undefined>;
   const isQuery = (path: string) => procedures[path]?._def.type === "query";
 
+  // tRPC's `transformTRPCResponse`, with native spreads rather than its generic spread helper.
+  const { output } = config.transformer;
+  const serialize = (item: TRPCResponse): TRPCResponse => {
+    if ("error" in item) return { ...item, error: output.serialize(item.error) };
+    if ("data" in item.result) {
+      return { ...item, result: { ...item.result, data: output.serialize(item.result.data) } };
+    }
+    return item;
+  };
+
   const callQuery = async (path: string, input: unknown, ctx: TContext, batchIndex: number) => {
     const def = procedures[path]?._def as
       | { middlewares?: unknown; caller?: unknown; experimental_caller?: unknown; meta?: unknown }
@@ -185,9 +194,7 @@ export function createQueryFastPath<TContext>(
     );
     const defined = errors.filter((error): error is TRPCError => error !== undefined);
     const meta = options.responseMeta({ ctx, data, errors: defined });
-    const body = JSON.stringify(
-      transformTRPCResponse(config, batch ? data : (data[0] as TRPCResponse)),
-    );
+    const body = JSON.stringify(batch ? data.map(serialize) : serialize(data[0] as TRPCResponse));
     res.statusCode = meta.status ?? getHTTPStatusCode(data, errors);
     res.setHeader("vary", "trpc-accept, accept");
     res.setHeader("content-type", "application/json");
