@@ -28,6 +28,18 @@ interface NextOptions {
 type MiddlewareResult = { ok: true; data: unknown } | { ok: false; error: TRPCError };
 type Middleware = (opts: Record<string, unknown>) => Promise<MiddlewareResult>;
 
+/**
+ * `{ ...base, ...extra }`. `Object.assign` onto a new object gives the same own properties and is
+ * several times faster in V8 than a second spread; it would differ only for an own `__proto__` key
+ * (which it would turn into the prototype), so that case keeps the spread.
+ */
+function mergeContext(base: object, extra: object): object {
+  if (Object.hasOwn(base, "__proto__") || Object.hasOwn(extra, "__proto__")) {
+    return { ...base, ...extra };
+  }
+  return Object.assign({}, base, extra);
+}
+
 // tRPC's own marker on middleware results: a middleware may look at what `next()` returned.
 const MIDDLEWARE_MARKER = "middlewareMarker";
 
@@ -57,9 +69,7 @@ async function runMiddlewares(
       input: opts.input,
       next(nextOpts?: NextOptions) {
         return runMiddlewares(middlewares, index + 1, fixed, {
-          ctx: nextOpts?.ctx
-            ? { ...(opts.ctx as Record<string, unknown>), ...nextOpts.ctx }
-            : opts.ctx,
+          ctx: nextOpts?.ctx ? mergeContext(opts.ctx as object, nextOpts.ctx) : opts.ctx,
           input: nextOpts && "input" in nextOpts ? nextOpts.input : opts.input,
           getRawInput: nextOpts?.getRawInput ?? opts.getRawInput,
         });
