@@ -1,6 +1,6 @@
 import { AuthError, InvalidTokenError } from "../errors.js";
-import { parseAuthorizationHeader } from "../http.js";
 import { type SigningKey, verifySignature } from "./algorithms.js";
+import { checkB64Token, readBearerToken } from "./bearer-token.js";
 import { checkClaims, checkTimes, checkType } from "./claims.js";
 import { KnownHeaders, type ParsedJws, parseCompactJws } from "./compact-jws.js";
 import { createKeyStore } from "./key-store.js";
@@ -108,7 +108,10 @@ export function createAccessTokenVerifier(
     throw error;
   }
 
-  function verify(token: string): Promise<AccessTokenClaims> {
+  // `fromHeader`: the token came out of an Authorization header, whose b64token grammar is checked
+  // here, after the cache: a token the cache holds matched the stricter compact-JWS syntax when it
+  // was verified, so only a token the cache does not know can fail it.
+  function verify(token: string, fromHeader = false): Promise<AccessTokenClaims> {
     try {
       const at = now();
       const cached = typeof token === "string" ? fromCache(token, at) : undefined;
@@ -116,6 +119,7 @@ export function createAccessTokenVerifier(
         emit({ type: "token_verified", cached: true });
         return Promise.resolve(cached);
       }
+      if (fromHeader) checkB64Token(token);
       const jws = parseCompactJws(
         token,
         resolved.maxTokenLength,
@@ -134,10 +138,10 @@ export function createAccessTokenVerifier(
   }
 
   return {
-    verify,
+    verify: (token) => verify(token),
     authenticate(authorization) {
       try {
-        return verify(parseAuthorizationHeader(authorization));
+        return verify(readBearerToken(authorization), true);
       } catch (error) {
         return Promise.reject(error).catch(reject);
       }

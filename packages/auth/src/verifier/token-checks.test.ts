@@ -549,4 +549,17 @@ describe("authenticate", () => {
       "ERR_AUTH_INVALID_TOKEN",
     );
   });
+
+  it("refuses characters outside the b64token grammar (400) with the cache on, before and after a hit", async () => {
+    const verifier = verifierFor();
+    const valid = token(rsa);
+    for (const bad of [`${valid}!`, `!${valid}`, "a.b.c\u00e9", "a.b.c=x"]) {
+      const error = await authErrorOf(verifier.authenticate(`Bearer ${bad}`));
+      expect(error.code).toBe("ERR_AUTH_INVALID_REQUEST");
+    }
+    await expect(verifier.authenticate(`Bearer ${valid}`)).resolves.toBeDefined();
+    await expect(verifier.authenticate(`Bearer ${valid}`)).resolves.toBeDefined();
+    const after = await authErrorOf(verifier.authenticate(`Bearer ${valid}%`));
+    expect(after.code).toBe("ERR_AUTH_INVALID_REQUEST");
+  });
 });
