@@ -1,4 +1,5 @@
 import * as oauth from "oauth4webapi";
+import { readCappedBody } from "../read-capped-body.js";
 import {
   InvalidTokenResponseError,
   TokenClientError,
@@ -78,33 +79,10 @@ export async function guardTransport<T>(
   }
 }
 
-/** Reads a body, refusing it once it grows past `limit` bytes (declared or actual). */
+/** Reads the body within the size cap, or refuses the response as invalid. */
 async function readCapped(response: Response, limit: number): Promise<Uint8Array<ArrayBuffer>> {
-  const declared = Number(response.headers.get("content-length"));
-  if (Number.isFinite(declared) && declared > limit) {
-    await response.body?.cancel();
-    throw tooLarge(response.status, limit);
-  }
-  if (!response.body) return new Uint8Array();
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel();
-      throw tooLarge(response.status, limit);
-    }
-    chunks.push(value);
-  }
-  const body = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
+  const body = await readCappedBody(response, limit);
+  if (body === undefined) throw tooLarge(response.status, limit);
   return body;
 }
 

@@ -1,3 +1,4 @@
+import { readCappedBody } from "../read-capped-body.js";
 import type { JwksFailureReason } from "./types.js";
 
 /** A discovery or JWKS request that failed; `reason` is a stable label. */
@@ -20,23 +21,9 @@ export interface FetchJsonOptions {
 }
 
 async function readCapped(response: Response, maxSize: number): Promise<string> {
-  const declared = Number(response.headers.get("content-length"));
-  if (Number.isFinite(declared) && declared > maxSize) throw new FetchJsonError("too_large");
-  if (response.body === null) return "";
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxSize) {
-      await reader.cancel().catch(() => {});
-      throw new FetchJsonError("too_large");
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString("utf8");
+  const body = await readCappedBody(response, maxSize);
+  if (body === undefined) throw new FetchJsonError("too_large");
+  return new TextDecoder().decode(body);
 }
 
 /**
