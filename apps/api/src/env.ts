@@ -1,23 +1,7 @@
+import { SUPPORTED_ALGORITHMS, type VerifierAlgorithm } from "@repo/auth";
 import { z } from "zod";
 
-/** Signing algorithms an access token may use. `none` and the HMAC family never verify against a JWKS. */
-export const SUPPORTED_ALGORITHMS = [
-  "RS256",
-  "RS384",
-  "RS512",
-  "PS256",
-  "PS384",
-  "PS512",
-  "ES256",
-  "ES384",
-  "ES512",
-  "EdDSA",
-  "Ed25519",
-] as const;
-
-export type SigningAlgorithm = (typeof SUPPORTED_ALGORITHMS)[number];
-
-const isSupportedAlgorithm = (alg: string): alg is SigningAlgorithm =>
+const isSupportedAlgorithm = (alg: string): alg is VerifierAlgorithm =>
   (SUPPORTED_ALGORITHMS as readonly string[]).includes(alg);
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -116,7 +100,7 @@ export interface ApiConfig {
   issuer: string | undefined;
   jwksUri: string | undefined;
   audience: string[];
-  algorithms: SigningAlgorithm[];
+  algorithms: VerifierAlgorithm[];
   port: number;
   host: string;
   clockTolerance: number | undefined;

@@ -19,3 +19,4 @@ export type {
   VerifierEvent,
   VerifierHealth,
 } from "./types.js";
+export { SUPPORTED_ALGORITHMS } from "./types.js";

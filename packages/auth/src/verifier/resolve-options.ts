@@ -1,18 +1,10 @@
-import type { AccessTokenVerifierOptions, InsecureHttpPolicy, VerifierAlgorithm } from "./types.js";
+import {
+  type AccessTokenVerifierOptions,
+  type InsecureHttpPolicy,
+  SUPPORTED_ALGORITHMS,
+} from "./types.js";
 
-const SUPPORTED_ALGORITHMS: ReadonlySet<string> = new Set<VerifierAlgorithm>([
-  "RS256",
-  "RS384",
-  "RS512",
-  "PS256",
-  "PS384",
-  "PS512",
-  "ES256",
-  "ES384",
-  "ES512",
-  "EdDSA",
-  "Ed25519",
-]);
+const SUPPORTED: ReadonlySet<string> = new Set(SUPPORTED_ALGORITHMS);
 
 /** The options with every default applied and every value checked. */
 export interface ResolvedVerifierOptions {
@@ -106,7 +98,7 @@ export function resolveVerifierOptions(
   const algorithms = options.algorithms ?? ["RS256"];
   if (algorithms.length === 0) fail('"algorithms" must not be empty');
   for (const alg of algorithms) {
-    if (!SUPPORTED_ALGORITHMS.has(alg)) {
+    if (!SUPPORTED.has(alg)) {
       fail(`algorithm "${String(alg)}" is not supported (asymmetric RS/PS/ES/EdDSA only)`);
     }
   }

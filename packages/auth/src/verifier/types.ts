@@ -1,18 +1,22 @@
 import type { AuthErrorCode, InvalidTokenReason } from "../errors.js";
 
-/** Signature algorithms the verifier accepts in its allow-list (asymmetric only). */
-export type VerifierAlgorithm =
-  | "RS256"
-  | "RS384"
-  | "RS512"
-  | "PS256"
-  | "PS384"
-  | "PS512"
-  | "ES256"
-  | "ES384"
-  | "ES512"
-  | "EdDSA"
-  | "Ed25519";
+/** Signature algorithms the verifier accepts in its allow-list (asymmetric only: never `none` or HS*). */
+export const SUPPORTED_ALGORITHMS = [
+  "RS256",
+  "RS384",
+  "RS512",
+  "PS256",
+  "PS384",
+  "PS512",
+  "ES256",
+  "ES384",
+  "ES512",
+  "EdDSA",
+  "Ed25519",
+] as const;
+
+/** One of {@link SUPPORTED_ALGORITHMS}. */
+export type VerifierAlgorithm = (typeof SUPPORTED_ALGORITHMS)[number];
 
 /** The verified claims of an access token. Unknown claims are kept as `unknown`. */
 export interface AccessTokenClaims {
