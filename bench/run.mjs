@@ -11,6 +11,22 @@ import { only, quick } from "./lib/options.mjs";
 import { evaluateTargets, renderResults } from "./lib/report.mjs";
 
 const SECTIONS = ["verify", "jwks", "tokens", "memory", "http"];
+
+const USAGE = `usage: pnpm bench [--quick] [--only=${SECTIONS.join(",")}]
+  (no option)  every section, then bench/RESULTS.md is rewritten (a few minutes)
+  --quick      smoke run in seconds; prints results, writes nothing
+  --only=a,b   some sections; prints results, writes nothing`;
+const switches = process.argv.slice(2);
+if (switches.some((arg) => arg === "--help" || arg === "-h")) {
+  console.log(USAGE);
+  process.exit(0);
+}
+// A mistyped switch must not start a full run that rewrites RESULTS.md.
+const unknownSwitches = switches.filter((arg) => arg !== "--quick" && !arg.startsWith("--only="));
+if (unknownSwitches.length) {
+  console.error(`unknown option(s) ${unknownSwitches.join(" ")}\n${USAGE}`);
+  process.exit(2);
+}
 const unknown = only?.filter((name) => !SECTIONS.includes(name)) ?? [];
 if (unknown.length) throw new Error(`unknown section(s) ${unknown.join(", ")}; use ${SECTIONS}`);
 
