@@ -39,7 +39,8 @@ const MIN_BACKGROUND_RETRY = 10;
 
 /** Background refresh lead: refresh at 80% of the max age, at most one minute ahead. */
 function refreshDelay(maxAge: number): number {
-  return Math.max(0, maxAge - Math.min(maxAge / 5, 60_000));
+  // The floor keeps a tiny configured max age from turning the refresh into a busy loop.
+  return Math.max(MIN_BACKGROUND_RETRY, maxAge - Math.min(maxAge / 5, 60_000));
 }
 
 export function createKeyStore(
