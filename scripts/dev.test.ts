@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { resolve } from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
+import { freePort } from "./test-support/free-port.js";
 
 const root = resolve(import.meta.dirname, "..");
 
@@ -29,17 +30,6 @@ function pnpmDev(env: Record<string, string>): Run {
   });
   const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));
   return { child, output: () => output, exited };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once("error", fail);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => done(typeof address === "object" && address ? address.port : 0));
-    });
-  });
 }
 
 function portFree(port: number): Promise<boolean> {

@@ -1,11 +1,11 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../../scripts/test-support/free-port.js";
 import { checkAudience, checkServiceName, generateService } from "./service-generator.js";
 
 // Every case works on a copy of the repository's files (tracked and new, not ignored) in a temp
@@ -155,17 +155,6 @@ describe("the service generator", () => {
     expect(await stopAll()).toEqual([0, 0]);
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once("error", fail);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => done(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
 
 /** Starts `src/main.ts` of an app and resolves with the first output line that `ready` accepts. */
 function startMain(
