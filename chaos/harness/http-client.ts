@@ -1,4 +1,4 @@
-import { Agent, request } from "node:http";
+import { Agent, type IncomingMessage, request } from "node:http";
 
 export interface HttpAnswer {
   status: number;
@@ -18,6 +18,22 @@ export interface HttpClient {
   close(): void;
 }
 
+/** Reads a whole response: status, headers and the body as text. */
+export function readAnswer(res: IncomingMessage): Promise<HttpAnswer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on("data", (chunk: Buffer) => chunks.push(chunk));
+    res.on("error", reject);
+    res.on("end", () =>
+      resolve({
+        status: res.statusCode ?? 0,
+        headers: res.headers,
+        body: Buffer.concat(chunks).toString("utf8"),
+      }),
+    );
+  });
+}
+
 /**
  * A keep-alive HTTP/1.1 client on `node:http`: unlike `fetch`, it sends any header value HTTP
  * allows (tabs, obs-text), so hostile input reaches the server as generated.
@@ -28,16 +44,7 @@ export function createHttpClient(maxSockets = 16): HttpClient {
     send({ method = "GET", url, headers = {}, body, timeoutMs = 15_000 }) {
       return new Promise((resolve, reject) => {
         const req = request(url, { method, headers, agent }, (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (chunk: Buffer) => chunks.push(chunk));
-          res.on("error", reject);
-          res.on("end", () =>
-            resolve({
-              status: res.statusCode ?? 0,
-              headers: res.headers,
-              body: Buffer.concat(chunks).toString("utf8"),
-            }),
-          );
+          readAnswer(res).then(resolve, reject);
         });
         req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
         req.on("error", reject);

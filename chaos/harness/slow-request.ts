@@ -1,8 +1,9 @@
-import { type IncomingMessage, request } from "node:http";
+import { request } from "node:http";
+import { type HttpAnswer, readAnswer } from "./http-client.js";
 
 export interface SlowRequest {
   /** Sends the rest of the body and resolves with the answer. */
-  finish(): Promise<{ status: number; headers: IncomingMessage["headers"]; body: string }>;
+  finish(): Promise<HttpAnswer>;
 }
 
 /**
@@ -22,20 +23,9 @@ export async function startSlowRequest(options: {
     headers: { ...options.headers, "content-length": String(body.length) },
     agent: false,
   });
-  const answer = new Promise<Awaited<ReturnType<SlowRequest["finish"]>>>((resolve, reject) => {
+  const answer = new Promise<HttpAnswer>((resolve, reject) => {
     req.on("error", reject);
-    req.on("response", (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (chunk: Buffer) => chunks.push(chunk));
-      res.on("error", reject);
-      res.on("end", () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          body: Buffer.concat(chunks).toString(),
-        }),
-      );
-    });
+    req.on("response", (res) => readAnswer(res).then(resolve, reject));
   });
   // Surfaced by finish(); until then an early failure must not be an unhandled rejection.
   answer.catch(() => {});
