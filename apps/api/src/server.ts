@@ -66,11 +66,12 @@ interface ResponseMetaInput {
 type Route = "trpc" | "healthz" | "readyz" | "metrics" | "other";
 
 const TRPC_PREFIX = "/trpc";
-const PLAIN_ROUTES: Record<string, Route> = {
-  "/healthz": "healthz",
-  "/readyz": "readyz",
-  "/metrics": "metrics",
-};
+// A Map: the path is the caller's, and must not find Object.prototype members.
+const PLAIN_ROUTES: ReadonlyMap<string, Route> = new Map([
+  ["/healthz", "healthz"],
+  ["/readyz", "readyz"],
+  ["/metrics", "metrics"],
+]);
 const MAX_BODY_BYTES = 1024 * 1024;
 const MAX_BATCH_SIZE = 100;
 const KNOWN_PROCEDURES = new Set(Object.keys(appRouter._def.procedures));
@@ -188,7 +189,7 @@ export async function startApiServer(
     const pathname = queryAt === -1 ? target : target.slice(0, queryAt);
     const search = queryAt === -1 ? "" : target.slice(queryAt + 1);
     const isTrpc = pathname === TRPC_PREFIX || pathname.startsWith(`${TRPC_PREFIX}/`);
-    const route: Route = isTrpc ? "trpc" : (PLAIN_ROUTES[pathname] ?? "other");
+    const route: Route = isTrpc ? "trpc" : (PLAIN_ROUTES.get(pathname) ?? "other");
     const procedures = isTrpc ? pathname.slice(TRPC_PREFIX.length + 1) : "";
     const trace: RequestTrace = {};
     if (closing) res.setHeader("connection", "close");

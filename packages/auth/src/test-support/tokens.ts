@@ -37,24 +37,27 @@ export const b64url = (value: string | Buffer | object): string =>
     typeof value === "string" || Buffer.isBuffer(value) ? value : JSON.stringify(value),
   ).toString("base64url");
 
-const HASHES: Record<string, string | null> = {
-  RS256: "sha256",
-  RS384: "sha384",
-  RS512: "sha512",
-  PS256: "sha256",
-  PS384: "sha384",
-  PS512: "sha512",
-  ES256: "sha256",
-  ES384: "sha384",
-  ES512: "sha512",
-  EdDSA: null,
-  Ed25519: null,
-};
+// A Map, not an object literal: header values such as "valueOf" must not resolve to prototype members.
+const HASHES = new Map<string, string | null>(
+  Object.entries({
+    RS256: "sha256",
+    RS384: "sha384",
+    RS512: "sha512",
+    PS256: "sha256",
+    PS384: "sha384",
+    PS512: "sha512",
+    ES256: "sha256",
+    ES384: "sha384",
+    ES512: "sha512",
+    EdDSA: null,
+    Ed25519: null,
+  }),
+);
 
 /** Signs `signingInput` as `alg` would; raw JWS signature bytes. */
 export function signBytes(alg: string, key: KeyObject, signingInput: string): Buffer {
   const data = Buffer.from(signingInput);
-  const hash = HASHES[alg];
+  const hash = HASHES.get(alg);
   if (hash === undefined) throw new Error(`unknown alg ${alg}`);
   if (alg.startsWith("PS")) {
     return sign(hash, data, { key, padding: 6, saltLength: -1 });
@@ -73,7 +76,7 @@ export function signToken(key: TestKey, parts: TokenParts = {}): string {
   const header = { alg: key.alg, typ: "JWT", kid: key.kid, ...parts.header };
   const input = `${b64url(header)}.${b64url(parts.payload ?? {})}`;
   // A header naming an algorithm the key cannot produce is still signed with the key's own.
-  const alg = String(header.alg) in HASHES ? String(header.alg) : key.alg;
+  const alg = HASHES.has(String(header.alg)) ? String(header.alg) : key.alg;
   return `${input}.${signBytes(alg, key.privateKey, input).toString("base64url")}`;
 }
 

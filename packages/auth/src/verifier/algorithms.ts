@@ -12,19 +12,23 @@ interface AlgorithmSpec {
   curves?: readonly string[];
 }
 
-const SPECS: Readonly<Record<string, AlgorithmSpec>> = {
-  RS256: { hash: "sha256", family: "rsa" },
-  RS384: { hash: "sha384", family: "rsa" },
-  RS512: { hash: "sha512", family: "rsa" },
-  PS256: { hash: "sha256", family: "rsa-pss" },
-  PS384: { hash: "sha384", family: "rsa-pss" },
-  PS512: { hash: "sha512", family: "rsa-pss" },
-  ES256: { hash: "sha256", family: "ec", curve: "prime256v1", signatureLength: 64 },
-  ES384: { hash: "sha384", family: "ec", curve: "secp384r1", signatureLength: 96 },
-  ES512: { hash: "sha512", family: "ec", curve: "secp521r1", signatureLength: 132 },
-  EdDSA: { hash: null, family: "okp", curves: ["ed25519", "ed448"] },
-  Ed25519: { hash: null, family: "okp", curves: ["ed25519"] },
-};
+// A Map: `alg` comes from a token header, and a name such as "constructor" must not find an
+// Object.prototype member.
+const SPECS: ReadonlyMap<string, AlgorithmSpec> = new Map(
+  Object.entries({
+    RS256: { hash: "sha256", family: "rsa" },
+    RS384: { hash: "sha384", family: "rsa" },
+    RS512: { hash: "sha512", family: "rsa" },
+    PS256: { hash: "sha256", family: "rsa-pss" },
+    PS384: { hash: "sha384", family: "rsa-pss" },
+    PS512: { hash: "sha512", family: "rsa-pss" },
+    ES256: { hash: "sha256", family: "ec", curve: "prime256v1", signatureLength: 64 },
+    ES384: { hash: "sha384", family: "ec", curve: "secp384r1", signatureLength: 96 },
+    ES512: { hash: "sha512", family: "ec", curve: "secp521r1", signatureLength: 132 },
+    EdDSA: { hash: null, family: "okp", curves: ["ed25519", "ed448"] },
+    Ed25519: { hash: null, family: "okp", curves: ["ed25519"] },
+  } satisfies Record<string, AlgorithmSpec>),
+);
 
 /** A public key imported once, with the `crypto.verify` inputs prepared for each usable `alg`. */
 export interface SigningKey {
@@ -45,7 +49,7 @@ export function verifyInputFor(
   alg: string,
   keyObject: KeyObject,
 ): KeyObject | VerifyKeyObjectInput | undefined {
-  const spec = SPECS[alg];
+  const spec = SPECS.get(alg);
   if (spec === undefined) return undefined;
   const type = keyObject.asymmetricKeyType;
   switch (spec.family) {
@@ -75,7 +79,7 @@ export function verifySignature(
   signingInput: Buffer,
   signature: Buffer,
 ): boolean {
-  const spec = SPECS[alg];
+  const spec = SPECS.get(alg);
   if (spec === undefined) return false;
   if (spec.signatureLength !== undefined && signature.length !== spec.signatureLength) return false;
   try {

@@ -17,12 +17,12 @@ export class InvalidJwksError extends Error {
 const SECRET_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"] as const;
 
 // Only the members that define the public key reach the importer, so extension members cannot
-// change what is imported.
-const PUBLIC_MEMBERS: Readonly<Record<string, readonly string[]>> = {
-  RSA: ["n", "e"],
-  EC: ["crv", "x", "y"],
-  OKP: ["crv", "x"],
-};
+// change what is imported. A Map, so a `kty` such as "constructor" finds nothing.
+const PUBLIC_MEMBERS: ReadonlyMap<string, readonly string[]> = new Map([
+  ["RSA", ["n", "e"]],
+  ["EC", ["crv", "x", "y"]],
+  ["OKP", ["crv", "x"]],
+]);
 
 const MIN_RSA_BITS = 2048;
 
@@ -33,7 +33,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 function importPublicKey(jwk: Record<string, unknown>): KeyObject | undefined {
   const kty = jwk.kty;
   if (typeof kty !== "string") return undefined;
-  const members = PUBLIC_MEMBERS[kty];
+  const members = PUBLIC_MEMBERS.get(kty);
   if (members === undefined) return undefined;
   const publicJwk: Record<string, unknown> = { kty };
   for (const member of members) {

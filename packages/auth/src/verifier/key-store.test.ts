@@ -176,6 +176,20 @@ describe("loading keys", () => {
     expect(fx.server.count(JWKS)).toBe(2);
     await expect(fx.verifier.verify(fx.token(key1))).resolves.toBeDefined();
   });
+
+  it("skips keys whose kty, crv or alg names an Object.prototype member, and uses the rest", async () => {
+    const fx = await fixture([key1]);
+    const hostile = ["constructor", "toString", "__proto__", "valueOf", "hasOwnProperty"].flatMap(
+      (name) => [
+        { ...key2.publicJwk, kid: `kty-${name}`, kty: name },
+        { ...key2.publicJwk, kid: `alg-${name}`, alg: name },
+        { kty: "EC", kid: `crv-${name}`, crv: name, x: "AA", y: "AA" },
+      ],
+    );
+    fx.server.setKeys([...hostile, key1.publicJwk]);
+    await expect(fx.verifier.verify(fx.token(key1))).resolves.toBeDefined();
+    expect(fx.verifier.health()).toMatchObject({ state: "fresh", keys: 1 });
+  });
 });
 
 describe("JWKS outages", () => {

@@ -147,7 +147,15 @@ describe("algorithm attacks", () => {
   });
 
   it("refuses to build with symmetric or unknown algorithms", () => {
-    for (const alg of ["HS256", "none", "rs256", "RSA-OAEP"]) {
+    for (const alg of [
+      "HS256",
+      "none",
+      "rs256",
+      "RSA-OAEP",
+      "constructor",
+      "__proto__",
+      "valueOf",
+    ]) {
       expect(() =>
         createAccessTokenVerifier({
           issuer: "https://issuer.example/",
@@ -158,6 +166,17 @@ describe("algorithm attacks", () => {
       ).toThrow(TypeError);
     }
   });
+
+  it.each(["constructor", "__proto__", "valueOf", "toString"])(
+    "refuses alg %s, an Object.prototype member's name",
+    async (alg) => {
+      const verifier = verifierFor();
+      const payload = claimsFor(fx.server.issuer, AUDIENCE, fx.clock.seconds());
+      expect(await reasonOf(verifier.verify(rawToken({ alg, kid: rsa.kid }, payload)))).toBe(
+        "algorithm",
+      );
+    },
+  );
 
   it("refuses an allowed key used with an algorithm outside the allow-list", async () => {
     const verifier = verifierFor({ algorithms: ["RS256"] });
