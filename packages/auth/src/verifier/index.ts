@@ -4,6 +4,7 @@ export {
   type RequireScopesOptions,
   requireScopes,
   type ScopeClaims,
+  type ScopeSource,
 } from "./scopes.js";
 export type {
   AccessTokenClaims,

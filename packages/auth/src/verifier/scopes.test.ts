@@ -48,4 +48,42 @@ describe("requireScopes", () => {
     );
     expect(() => requireScopes({ scope: "read" }, ["read:items"])).toThrow(InsufficientScopeError);
   });
+
+  describe("with Auth0 RBAC permissions", () => {
+    const rbac = { scope: "read:items", permissions: ["write:items", 7, ""] };
+
+    it("reads only scope and scp by default", () => {
+      expect(grantedScopes(rbac)).toEqual(["read:items"]);
+      expect(() => requireScopes(rbac, ["write:items"])).toThrow(InsufficientScopeError);
+    });
+
+    it("from permissions reads only the permissions array", () => {
+      expect(grantedScopes(rbac, "permissions")).toEqual(["write:items"]);
+      expect(() => requireScopes(rbac, ["write:items"], { from: "permissions" })).not.toThrow();
+      expect(() => requireScopes(rbac, ["read:items"], { from: "permissions" })).toThrow(
+        InsufficientScopeError,
+      );
+      // A space-separated string is not Auth0's shape: it grants nothing rather than being split.
+      expect(grantedScopes({ permissions: "write:items admin" }, "permissions")).toEqual([]);
+    });
+
+    it("from either counts both claims", () => {
+      expect(() =>
+        requireScopes(rbac, ["read:items", "write:items"], { from: "either" }),
+      ).not.toThrow();
+      let error: unknown;
+      try {
+        requireScopes(rbac, ["write:items", "admin"], { from: "either" });
+      } catch (caught) {
+        error = caught;
+      }
+      expect((error as InsufficientScopeError).missingScopes).toEqual(["admin"]);
+    });
+
+    it("refuses an unknown source rather than granting nothing silently", () => {
+      expect(() => requireScopes(rbac, ["read:items"], { from: "scopes" as "scope" })).toThrow(
+        TypeError,
+      );
+    });
+  });
 });
