@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, expect, it } from "vitest";
@@ -82,4 +82,48 @@ it("refuses a damaged keys file instead of replacing it", async () => {
   await expect(ensureKeySet(keysDir)).rejects.toBeInstanceOf(KeyFileError);
   await writeFile(keysFilePath(keysDir), "{");
   await expect(readKeySet(keysDir)).rejects.toThrow(keysFilePath(keysDir));
+});
+
+it("applies concurrent rotations one after the other, losing none", async () => {
+  const emptyDir = await mkdtemp(join(tmpdir(), "signing-keys-race-"));
+  try {
+    const first = await ensureKeySet(emptyDir);
+    const rotations = 5;
+    const results = await Promise.all(
+      Array.from({ length: rotations }, () => rotateKeySet(emptyDir, { graceSeconds: 3600 })),
+    );
+    const final = await readKeySet(emptyDir);
+    const counts = new Map<string, number>();
+    for (const status of Object.values(statuses(final as KeySet))) {
+      counts.set(status, (counts.get(status) ?? 0) + 1);
+    }
+    expect(Object.fromEntries(counts)).toEqual({ next: 1, current: 1, previous: rotations });
+    // Every key a rotation published as next is still in the file: none was overwritten unseen.
+    const kids = new Set(final?.keys.map((key) => key.jwk.kid));
+    for (const keySet of [first, ...results]) {
+      for (const key of keySet.keys) expect(kids.has(key.jwk.kid)).toBe(true);
+    }
+  } finally {
+    await rm(emptyDir, { recursive: true, force: true });
+  }
+});
+
+it("gives issuers starting together on an empty folder one key set", async () => {
+  const emptyDir = await mkdtemp(join(tmpdir(), "signing-keys-start-"));
+  try {
+    const sets = await Promise.all(Array.from({ length: 4 }, () => ensureKeySet(emptyDir)));
+    for (const keySet of sets) expect(keySet).toEqual(sets[0]);
+    expect(await readKeySet(emptyDir)).toEqual(sets[0]);
+  } finally {
+    await rm(emptyDir, { recursive: true, force: true });
+  }
+});
+
+it("takes over a lock left by a process that died, and leaves no lock behind", async () => {
+  const lock = join(keysDir, "keys.json.lock");
+  await writeFile(lock, "12345\n");
+  const old = new Date(Date.now() - 60_000);
+  await utimes(lock, old, old);
+  await rotateKeySet(keysDir, { graceSeconds: 60 });
+  await expect(stat(lock)).rejects.toMatchObject({ code: "ENOENT" });
 });

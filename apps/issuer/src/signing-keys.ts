@@ -16,7 +16,8 @@
  *
  * Every change is written to a temporary file and renamed over `keys.json`, so a reader never
  * sees half a file; a running issuer compares the file's identity before each request and reloads
- * it when it changed.
+ * it when it changed. Changes hold the folder's lock (keys-lock.ts), so two processes rotating at
+ * once make two rotations, and two issuers starting on an empty folder agree on one key set.
  */
 import { generateKeyPair, randomUUID } from "node:crypto";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
@@ -25,6 +26,7 @@ import { promisify } from "node:util";
 import { calculateJwkThumbprint, type JWK } from "jose";
 import { z } from "zod";
 import { fileVersion } from "./file-version.js";
+import { withKeysLock } from "./keys-lock.js";
 
 const generateRsaKeyPair = promisify(generateKeyPair);
 
@@ -111,7 +113,6 @@ export async function readKeySet(keysDir: string): Promise<KeySet | undefined> {
 }
 
 async function writeKeySet(keysDir: string, keySet: KeySet): Promise<void> {
-  await mkdir(keysDir, { recursive: true, mode: 0o700 });
   const path = keysFilePath(keysDir);
   const temporary = `${path}.${randomUUID()}.tmp`;
   try {
@@ -126,9 +127,32 @@ async function writeKeySet(keysDir: string, keySet: KeySet): Promise<void> {
 export async function ensureKeySet(keysDir: string, now = new Date()): Promise<KeySet> {
   const existing = await readKeySet(keysDir);
   if (existing) return existing;
+  await mkdir(keysDir, { recursive: true, mode: 0o700 });
+  return withKeysLock(keysDir, () => ensureLocked(keysDir, now));
+}
+
+/** {@link ensureKeySet} for a caller holding the lock: another process may have created it meanwhile. */
+async function ensureLocked(keysDir: string, now: Date): Promise<KeySet> {
+  const existing = await readKeySet(keysDir);
+  if (existing) return existing;
   const keySet = { keys: [await newKey("next", now), await newKey("current", now)] };
   await writeKeySet(keysDir, keySet);
   return keySet;
+}
+
+/** Applies `change` to the key set (created first if missing) under the folder's lock. */
+async function updateKeySet(
+  keysDir: string,
+  now: Date,
+  change: (keys: readonly SigningKey[]) => Promise<SigningKey[]>,
+): Promise<KeySet> {
+  await mkdir(keysDir, { recursive: true, mode: 0o700 });
+  return withKeysLock(keysDir, async () => {
+    const { keys } = await ensureLocked(keysDir, now);
+    const keySet = { keys: await change(keys) };
+    await writeKeySet(keysDir, keySet);
+    return keySet;
+  });
 }
 
 export interface RotateOptions {
@@ -143,25 +167,23 @@ export interface RotateOptions {
  */
 export async function rotateKeySet(keysDir: string, options: RotateOptions): Promise<KeySet> {
   const now = options.now ?? new Date();
-  const { keys } = await ensureKeySet(keysDir, now);
   const retireAfter = new Date(now.getTime() + options.graceSeconds * 1000).toISOString();
-  const rotated: SigningKey[] = [await newKey("next", now)];
-  for (const key of keys) {
-    if (key.status === "next") rotated.push({ ...key, status: "current" });
-    else if (key.status === "current") rotated.push({ ...key, status: "previous", retireAfter });
-    else if (key.retireAfter && Date.parse(key.retireAfter) > now.getTime()) rotated.push(key);
-  }
-  const keySet = { keys: rotated };
-  await writeKeySet(keysDir, keySet);
-  return keySet;
+  return updateKeySet(keysDir, now, async (keys) => {
+    const rotated: SigningKey[] = [await newKey("next", now)];
+    for (const key of keys) {
+      if (key.status === "next") rotated.push({ ...key, status: "current" });
+      else if (key.status === "current") rotated.push({ ...key, status: "previous", retireAfter });
+      else if (key.retireAfter && Date.parse(key.retireAfter) > now.getTime()) rotated.push(key);
+    }
+    return rotated;
+  });
 }
 
 /** Retires every previous key now: tokens they signed stop verifying once verifiers refresh. */
 export async function retirePreviousKeys(keysDir: string): Promise<KeySet> {
-  const { keys } = await ensureKeySet(keysDir);
-  const keySet = { keys: keys.filter((key) => key.status !== "previous") };
-  await writeKeySet(keysDir, keySet);
-  return keySet;
+  return updateKeySet(keysDir, new Date(), async (keys) =>
+    keys.filter((key) => key.status !== "previous"),
+  );
 }
 
 /** Identifies the keys file's current version; `undefined` if there is none. */
