@@ -3,6 +3,7 @@ import type {
   AccessTokenVerifier,
   AuthErrorCode,
   InvalidTokenReason,
+  ScopeSource,
 } from "@repo/auth";
 import type { ItemStore } from "./item-store.js";
 
@@ -10,6 +11,8 @@ import type { ItemStore } from "./item-store.js";
 export interface ApiServices {
   verifier: Pick<AccessTokenVerifier, "authenticate" | "health">;
   items: ItemStore;
+  /** Which claims grant scopes (default `scope`); `permissions` for Auth0 APIs that enforce RBAC. */
+  scopesFrom?: ScopeSource;
 }
 
 /**

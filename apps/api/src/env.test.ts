@@ -38,6 +38,17 @@ describe("parseEnv", () => {
     });
   });
 
+  it("reads which claims grant scopes, scope by default", () => {
+    const scopesFrom = (value?: string) => {
+      const env = parseEnv({ SCOPES_FROM: value });
+      return env.ok ? env.config.scopesFrom : env.message;
+    };
+    expect(scopesFrom()).toBe("scope");
+    expect(scopesFrom("permissions")).toBe("permissions");
+    expect(scopesFrom("either")).toBe("either");
+    expect(scopesFrom("perms")).toContain("SCOPES_FROM: must be one of scope, permissions, either");
+  });
+
   it("names every bad variable in one message", () => {
     const env = parseEnv({
       ISSUER_BASE_URL: "not a url",

@@ -1,10 +1,11 @@
-import { SUPPORTED_ALGORITHMS, type VerifierAlgorithm } from "@repo/auth";
+import { type ScopeSource, SUPPORTED_ALGORITHMS, type VerifierAlgorithm } from "@repo/auth";
 import { z } from "zod";
 
 const isSupportedAlgorithm = (alg: string): alg is VerifierAlgorithm =>
   (SUPPORTED_ALGORITHMS as readonly string[]).includes(alg);
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+const SCOPE_SOURCES = ["scope", "permissions", "either"] as const satisfies readonly ScopeSource[];
 
 const DEV_ISSUER_BASE_URL = "http://127.0.0.1:4400/";
 const DEV_AUDIENCE = "https://api.example.local";
@@ -79,6 +80,10 @@ const schema = z.object({
     unset,
     z.enum(["true", "false"], { error: 'must be "true" or "false"' }).optional(),
   ),
+  SCOPES_FROM: z.preprocess(
+    (value) => unset(value) ?? "scope",
+    z.enum(SCOPE_SOURCES, { error: `must be one of ${SCOPE_SOURCES.join(", ")}` }),
+  ),
   LOG_LEVEL: z.preprocess(
     (value) => unset(value) ?? "info",
     z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(", ")}` }),
@@ -112,6 +117,8 @@ export interface ApiConfig {
   /** Plain `http:` for the authorization server on any host, not only loopback ones. */
   allowInsecureHttp: boolean;
   logLevel: (typeof LOG_LEVELS)[number];
+  /** Which claims grant scopes: `scope`, Auth0's RBAC `permissions`, or `either`. */
+  scopesFrom: ScopeSource;
 }
 
 export type EnvResult = { ok: true; config: ApiConfig } | { ok: false; message: string };
@@ -187,6 +194,7 @@ export function parseEnv(env: Record<string, string | undefined>): EnvResult {
       shutdownTimeout: value.SHUTDOWN_TIMEOUT ?? 10,
       allowInsecureHttp: value.ALLOW_INSECURE_HTTP === "true",
       logLevel: value.LOG_LEVEL,
+      scopesFrom: value.SCOPES_FROM,
     },
   };
 }

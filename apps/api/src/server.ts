@@ -113,7 +113,11 @@ export async function startApiServer(
     fetch: options.fetch,
     now: options.now,
   });
-  const services: ApiServices = { verifier, items: options.items ?? createMemoryItemStore() };
+  const services: ApiServices = {
+    verifier,
+    items: options.items ?? createMemoryItemStore(),
+    scopesFrom: config.scopesFrom,
+  };
   let closing = false;
   // Responses not yet sent when shutdown starts must tell keep-alive clients to reconnect elsewhere.
   const inFlight = new Set<ServerResponse>();

@@ -99,7 +99,7 @@ export const protectedProcedure = t.procedure.use(async ({ ctx, next }) => {
 export function requireScopes<const S extends ApiScope>(...scopes: [S, ...S[]]) {
   return protectedProcedure.use(({ ctx, next }) => {
     try {
-      checkScopes(ctx.auth, scopes);
+      checkScopes(ctx.auth, scopes, { from: ctx.services.scopesFrom });
     } catch (error) {
       if (error instanceof InsufficientScopeError) {
         const missing = new Set([...(ctx.trace.missingScopes ?? []), ...error.missingScopes]);

@@ -146,6 +146,40 @@ describe("answers on the wire (RFC 6750)", () => {
     });
   });
 
+  it("with SCOPES_FROM=permissions, Auth0's RBAC permissions decide, not the scope claim", async () => {
+    const { api: rbacApi } = await startTestApi({
+      ISSUER_BASE_URL: keys.issuer,
+      AUDIENCE,
+      SCOPES_FROM: "permissions",
+    });
+    try {
+      const create = async (claims: Parameters<typeof m2mClaims>[1]) =>
+        callTrpc(rbacApi, "items.create", {
+          authorization: await bearer(claims),
+          method: "POST",
+          input: { name: "rbac" },
+        });
+      const scopeOnly = await create({
+        scope: "read:items write:items",
+        permissions: ["read:items"],
+      });
+      expect(scopeOnly.status).toBe(403);
+      expect(scopeOnly.headers.get("www-authenticate")).toBe(
+        'Bearer realm="api", error="insufficient_scope", scope="write:items"',
+      );
+      expect((await create({ scope: "", permissions: ["write:items"] })).status).toBe(200);
+      // The default API reads the scope claim and ignores permissions.
+      const defaultApi = await callTrpc(api, "items.create", {
+        authorization: await bearer({ scope: "read:items", permissions: ["write:items"] }),
+        method: "POST",
+        input: { name: "rbac" },
+      });
+      expect(defaultApi.status).toBe(403);
+    } finally {
+      await rbacApi.close();
+    }
+  });
+
   it("a batch mixing a public and a failing protected call: 207, the challenge, the public result", async () => {
     const res = await callTrpc(api, ["health", "whoami"]);
     expect(res.status).toBe(207);
