@@ -5,6 +5,7 @@ import { createTRPCClient, httpBatchLink } from "@trpc/client";
 import { type ApiCallLog, createApiCallLog, timedFetch } from "./api-call-log";
 import { getWebEnv } from "./env";
 import { processSingleton } from "./process-singleton";
+import { retryOnReset } from "./retry-on-reset";
 import { getTokenClient } from "./token-client";
 
 /** A hung API must not hang page renders: past this, the call fails and the page explains. */
@@ -23,18 +24,28 @@ export function getApiCallLog(): ApiCallLog {
 }
 
 /**
+ * How every request reaches the API. The retry sits outside `timedFetch`, so the log keeps one
+ * entry per HTTP request: a reset shows on the latency chart as the call without an answer it was,
+ * and the resent request's latency is its own, not the sum of both. The timeout sits outside the
+ * retry: one deadline for the call, so a reset followed by a hung API still ends the render in time.
+ */
+function apiTransport(endpoint: string): typeof fetch {
+  return withTimeout(retryOnReset(timedFetch(fetch, getApiCallLog(), endpoint)), apiTimeoutMs);
+}
+
+/**
  * The typed tRPC client for apps/api, one per process. Every HTTP request carries the process's
  * M2M token; a 401 `invalid_token` drops that token and the request is retried once with a new one.
+ * A query (GET) whose keep-alive connection is reset before any answer is sent once more.
  */
 export function getApiClient() {
   return processSingleton("api-client", () => {
     const env = getWebEnv();
-    const transport = timedFetch(withTimeout(fetch, apiTimeoutMs), getApiCallLog(), env.API_URL);
     return createTRPCClient<AppRouter>({
       links: [
         httpBatchLink({
           url: env.API_URL,
-          fetch: createAuthorizedFetch(getTokenClient(), { fetch: transport }),
+          fetch: createAuthorizedFetch(getTokenClient(), { fetch: apiTransport(env.API_URL) }),
         }),
       ],
     });
@@ -52,7 +63,7 @@ export function getPublicApiClient() {
       links: [
         httpBatchLink({
           url: env.API_URL,
-          fetch: timedFetch(withTimeout(fetch, apiTimeoutMs), getApiCallLog(), env.API_URL),
+          fetch: apiTransport(env.API_URL),
         }),
       ],
     });
