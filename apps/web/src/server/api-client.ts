@@ -7,17 +7,10 @@ import { getWebEnv } from "./env";
 import { processSingleton } from "./process-singleton";
 import { retryOnReset } from "./retry-on-reset";
 import { getTokenClient } from "./token-client";
+import { withTimeout } from "./with-timeout";
 
 /** A hung API must not hang page renders: past this, the call fails and the page explains. */
 const apiTimeoutMs = 5_000;
-
-function withTimeout(fetchImpl: typeof fetch, timeoutMs: number): typeof fetch {
-  return (input, init) => {
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const signal = init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
-    return fetchImpl(input, { ...init, signal });
-  };
-}
 
 export function getApiCallLog(): ApiCallLog {
   return processSingleton("api-call-log", () => createApiCallLog());
