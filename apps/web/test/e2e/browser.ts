@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
+import { expect } from "vitest";
 
 export const screenshotDir = fileURLToPath(new URL("../../test-results/", import.meta.url));
 
@@ -40,4 +41,21 @@ export async function launchBrowser(): Promise<{
 
 export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(screenshotDir, `${name}.png`), fullPage: true });
+}
+
+/**
+ * Reloads until the whoami card is back. The token client answers a failure again for a short hold
+ * (so a fleet honours one Retry-After), so the first reload after a recovery may still explain it.
+ */
+export async function reloadUntilRecovered(page: Page, clientId: string): Promise<void> {
+  await expect
+    .poll(
+      async () => {
+        await page.reload();
+        return page.getByTestId("client-id").count();
+      },
+      { timeout: 15_000, interval: 250 },
+    )
+    .toBe(1);
+  expect(await page.getByTestId("client-id").textContent()).toBe(clientId);
 }

@@ -2,39 +2,28 @@ import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseEnv, startApiServer } from "@repo/api";
-import { startIssuer } from "@repo/issuer";
+import type { ApiServer } from "@repo/api";
+import { type RunningIssuer, startIssuer } from "@repo/issuer";
 import { Redis } from "ioredis";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchBrowser, screenshot } from "./browser";
+import { launchBrowser, reloadUntilRecovered, screenshot } from "./browser";
 import { assertProductionBuild, type NextServer, startNextServer } from "./next-server";
+import { audience, startTestApi } from "./servers";
 
-const audience = "https://api.example.local";
 const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const redisPrefix = `web-e2e:${randomUUID()}:`;
 
-type Issuer = Awaited<ReturnType<typeof startIssuer>>;
-type Api = Awaited<ReturnType<typeof startApiServer>>;
-
 let keysDir: string;
-let issuer: Issuer;
-let api: Api;
+let issuer: RunningIssuer;
+let api: ApiServer;
 let writer: NextServer;
 let reader: NextServer;
 let misconfigured: NextServer;
 let browser: Awaited<ReturnType<typeof launchBrowser>>;
 
-function startApi(port = 0): Promise<Api> {
-  const env = parseEnv({
-    ISSUER_BASE_URL: issuer.issuer,
-    AUDIENCE: audience,
-    HOST: "127.0.0.1",
-    PORT: String(port),
-    LOG_LEVEL: "silent",
-  });
-  if (!env.ok) throw new Error(env.message);
-  return startApiServer(env.config);
+function startApi(port = 0): Promise<ApiServer> {
+  return startTestApi({ ISSUER_BASE_URL: issuer.issuer }, port);
 }
 
 function webEnv(clientId: string, extra: Record<string, string> = {}): Record<string, string> {
@@ -50,23 +39,6 @@ function webEnv(clientId: string, extra: Record<string, string> = {}): Record<st
 
 async function redisKeys(redis: Redis): Promise<string[]> {
   return redis.keys(`${redisPrefix}*`);
-}
-
-/**
- * Reloads until the whoami card is back. The token client answers a failure again for a short hold
- * (so a fleet honours one Retry-After), so the first reload after a recovery may still explain it.
- */
-async function reloadUntilRecovered(page: Page, clientId: string): Promise<void> {
-  await expect
-    .poll(
-      async () => {
-        await page.reload();
-        return page.getByTestId("client-id").count();
-      },
-      { timeout: 15_000, interval: 250 },
-    )
-    .toBe(1);
-  expect(await page.getByTestId("client-id").textContent()).toBe(clientId);
 }
 
 async function open(server: NextServer, path: string): Promise<Page> {
