@@ -11,9 +11,9 @@ const context = {
   audience: "https://api.example.local",
 };
 
-function apiError(httpStatus: number, code: string) {
+function apiError(httpStatus: number, code: string, auth: object | null = null) {
   return TRPCClientError.from({
-    error: { code: -32000, message: "refused", data: { code, httpStatus } },
+    error: { code: -32000, message: "refused", data: { code, httpStatus, auth } },
   });
 }
 
@@ -52,9 +52,12 @@ describe("describeProblem", () => {
   });
 
   it("tells an API without keys (503) from a token the API rejects (401)", () => {
-    expect(describeProblem(apiError(503, "SERVICE_UNAVAILABLE"), context).kind).toBe(
-      "api-keys-unavailable",
+    const noKeys = describeProblem(
+      apiError(503, "SERVICE_UNAVAILABLE", { code: "ERR_AUTH_KEYS_UNAVAILABLE", retryAfter: 30 }),
+      context,
     );
+    expect(noKeys.kind).toBe("api-keys-unavailable");
+    expect(noKeys.checks.join(" ")).toContain("within 30 s");
     const rejected = describeProblem(apiError(401, "UNAUTHORIZED"), context);
     expect(rejected.kind).toBe("token-rejected");
     expect(rejected.checks.join(" ")).toContain(context.audience);
@@ -64,6 +67,10 @@ describe("describeProblem", () => {
     const problem = describeProblem(apiError(500, "INTERNAL_SERVER_ERROR"), context);
     expect(problem.kind).toBe("api-error");
     expect(problem.summary).toContain("500");
+    // A 503 without the API's "keys unavailable" code (a proxy, a restart) is not blamed on keys.
+    const unavailable = describeProblem(apiError(503, "SERVICE_UNAVAILABLE"), context);
+    expect(unavailable.kind).toBe("api-error");
+    expect(unavailable.summary).toContain("503");
   });
 
   it("treats anything else as unexpected, without quoting its message", () => {

@@ -68,6 +68,15 @@ function httpStatusOf(error: unknown): number | undefined {
   return undefined;
 }
 
+/** The API's auth details of an error answer (`data.auth`, see apps/api's error formatter). */
+function apiAuthOf(error: unknown): { code?: unknown; retryAfter?: unknown } | undefined {
+  for (const item of causes(error)) {
+    const auth = (item as { data?: { auth?: unknown } }).data?.auth;
+    if (typeof auth === "object" && auth !== null) return auth;
+  }
+  return undefined;
+}
+
 function isTrpcClientError(error: unknown): boolean {
   return error instanceof Error && error.name === "TRPCClientError";
 }
@@ -125,7 +134,11 @@ export function describeProblem(error: unknown, context: ProblemContext = {}): P
 
   if (isTrpcClientError(error)) {
     const status = httpStatusOf(error);
-    if (status === 503) {
+    const auth = apiAuthOf(error);
+    // A 503 is "no keys" only when the API says so: a proxy or a restarting API answers 503 too.
+    if (status === 503 && auth?.code === "ERR_AUTH_KEYS_UNAVAILABLE") {
+      const retryAfter =
+        typeof auth.retryAfter === "number" && auth.retryAfter > 0 ? auth.retryAfter : undefined;
       return {
         kind: "api-keys-unavailable",
         title: "The API cannot verify tokens right now",
@@ -134,7 +147,9 @@ export function describeProblem(error: unknown, context: ProblemContext = {}): P
         checks: [
           "The authorization server is running and reachable from the API.",
           "The API's `ISSUER_BASE_URL` (or `JWKS_URI`) is correct; its `/readyz` answers 200 once keys are loaded.",
-          "Reload this page once it is back.",
+          retryAfter === undefined
+            ? "Reload this page once it is back."
+            : `The API tries again within ${retryAfter} s; reload this page after that.`,
         ],
       };
     }
