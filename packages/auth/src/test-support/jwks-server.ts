@@ -28,6 +28,11 @@ export interface JwksServer extends AsyncDisposable {
   setDiscoveryBehaviour(behaviour: JwksBehaviour): void;
   /** Overrides the discovery document. */
   setDiscoveryDocument(document: unknown): void;
+  /**
+   * Publishes a JWKS at another `path` as well (where a provider moved its keys), answering as
+   * `behaviour` says; returns its URL. Calling again for the same path replaces both.
+   */
+  serveJwksAt(path: string, keys: readonly object[], behaviour?: JwksBehaviour): string;
   /** Requests received per path. */
   count(path: string): number;
   /** Total requests received. */
@@ -49,6 +54,7 @@ export async function startJwksServer(initialKeys: readonly object[] = []): Prom
   let behaviour: JwksBehaviour = { kind: "ok" };
   let discoveryBehaviour: JwksBehaviour = { kind: "ok" };
   let discoveryDocument: unknown;
+  const movedJwks = new Map<string, { keys: readonly object[]; behaviour: JwksBehaviour }>();
   const counts = new Map<string, number>();
   const waiters = new Set<() => void>();
   const hanging = new Set<ServerResponse>();
@@ -59,6 +65,8 @@ export async function startJwksServer(initialKeys: readonly object[] = []): Prom
     for (const wake of waiters) wake();
     const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     if (path === JWKS_PATH) return answer(response, behaviour, () => ({ keys }));
+    const moved = movedJwks.get(path);
+    if (moved) return answer(response, moved.behaviour, () => ({ keys: moved.keys }));
     if (path === OIDC_PATH || path.startsWith("/.well-known/oauth-authorization-server")) {
       return answer(
         response,
@@ -158,6 +166,10 @@ export async function startJwksServer(initialKeys: readonly object[] = []): Prom
     },
     setDiscoveryDocument(next) {
       discoveryDocument = next;
+    },
+    serveJwksAt(path, next, nextBehaviour = { kind: "ok" }) {
+      movedJwks.set(path, { keys: [...next], behaviour: nextBehaviour });
+      return `${origin}${path}`;
     },
     count: (path) => counts.get(path) ?? 0,
     total: () => [...counts.values()].reduce((sum, n) => sum + n, 0),

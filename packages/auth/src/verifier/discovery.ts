@@ -23,10 +23,14 @@ export function discoveryUrls(issuerBaseURL: URL): URL[] {
   ];
 }
 
-/** Reads `issuer` and `jwks_uri` from a metadata document, refusing anything else. */
+/**
+ * Reads `issuer` and `jwks_uri` from a metadata document, refusing anything else, and refusing an
+ * `issuer` other than `expectedIssuer` when one is known.
+ */
 export function readDiscoveryDocument(
   document: unknown,
   policy: InsecureHttpPolicy,
+  expectedIssuer?: string,
 ): { issuer: string; jwksUri: URL } {
   if (typeof document !== "object" || document === null || Array.isArray(document)) {
     throw new FetchJsonError("invalid_document");
@@ -34,6 +38,11 @@ export function readDiscoveryDocument(
   const { issuer, jwks_uri: jwksUri } = document as Record<string, unknown>;
   if (typeof issuer !== "string" || issuer === "" || typeof jwksUri !== "string") {
     throw new FetchJsonError("invalid_document");
+  }
+  // Metadata that names another issuer is a misconfiguration or an attack, not a key move: following
+  // it would let whoever serves the metadata decide which tokens are accepted.
+  if (expectedIssuer !== undefined && issuer !== expectedIssuer) {
+    throw new FetchJsonError("issuer_changed");
   }
   let url: URL;
   try {
@@ -45,17 +54,21 @@ export function readDiscoveryDocument(
   return { issuer, jwksUri: url };
 }
 
-/** Fetches metadata from the first location that answers other than 404. */
+/**
+ * Fetches metadata from the first location that answers other than 404. `expectedIssuer`: the
+ * issuer discovered before, which re-discovery must find again.
+ */
 export async function discover(
   urls: readonly URL[],
   policy: InsecureHttpPolicy,
   options: FetchJsonOptions,
+  expectedIssuer: string | undefined,
   onAttempt: (url: URL, error: FetchJsonError | undefined) => void,
 ): Promise<{ issuer: string; jwksUri: URL }> {
   let lastError: FetchJsonError | undefined;
   for (const url of urls) {
     try {
-      const metadata = readDiscoveryDocument(await fetchJson(url, options), policy);
+      const metadata = readDiscoveryDocument(await fetchJson(url, options), policy, expectedIssuer);
       onAttempt(url, undefined);
       return metadata;
     } catch (error) {

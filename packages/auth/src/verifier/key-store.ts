@@ -1,8 +1,8 @@
 import { InvalidTokenError, KeysUnavailableError } from "../errors.js";
 import type { SigningKey } from "./algorithms.js";
-import { discover, discoveryUrls, type KeySource } from "./discovery.js";
 import { FetchJsonError, fetchJson } from "./fetch-json.js";
 import { readJwksDocument } from "./jwks-document.js";
+import { createKeyLocation, type JwksFailure } from "./key-location.js";
 import type { ResolvedVerifierOptions } from "./resolve-options.js";
 import type { JwksFetchTrigger, KeyStoreState, VerifierEvent, VerifierHealth } from "./types.js";
 
@@ -43,6 +43,12 @@ function refreshDelay(maxAge: number): number {
   return Math.max(MIN_BACKGROUND_RETRY, maxAge - Math.min(maxAge / 5, 60_000));
 }
 
+function failureOf(error: unknown): JwksFailure {
+  if (error instanceof FetchJsonError) return { reason: error.reason, status: error.status };
+  // Anything else (InvalidJwksError included) means the document cannot be used.
+  return { reason: "invalid_document", status: undefined };
+}
+
 export function createKeyStore(
   options: ResolvedVerifierOptions,
   emit: Emit,
@@ -55,10 +61,6 @@ export function createKeyStore(
     maxResponseSize: options.maxResponseSize,
   };
 
-  let source: KeySource | undefined =
-    options.issuer !== undefined && options.jwksUri !== undefined
-      ? { issuer: options.issuer, jwksUri: options.jwksUri }
-      : undefined;
   let keys: readonly SigningKey[] = NO_KEYS;
   // alg → kid → keys; the `undefined` kid lists every key usable with that alg (tokens without kid).
   let index = new Map<string, Map<string | undefined, SigningKey[]>>();
@@ -132,75 +134,70 @@ export function createKeyStore(
     timer.unref();
   }
 
-  async function resolveSource(trigger: JwksFetchTrigger): Promise<KeySource> {
-    if (source) return source;
-    const urls = discoveryUrls(options.issuerBaseURL as URL);
+  const location = createKeyLocation(options, fetchOptions, (url, trigger, error, durationMs) => {
+    const base = { url: url.href, resource: "discovery" as const, trigger, durationMs };
+    if (error) {
+      emit({ type: "jwks_fetch_failed", ...base, reason: error.reason, status: error.status });
+    } else {
+      emit({ type: "jwks_fetch_succeeded", ...base, keys: 0 });
+    }
+  });
+
+  /** One JWKS request; a failure is reported, then rethrown. */
+  async function fetchKeys(
+    url: URL,
+    trigger: JwksFetchTrigger,
+  ): Promise<{ next: readonly SigningKey[]; durationMs: number }> {
     const started = performance.now();
-    const metadata = await discover(urls, options.allowInsecureHttp, fetchOptions, (url, error) => {
-      const base = { url: url.href, resource: "discovery" as const, trigger };
-      const durationMs = performance.now() - started;
-      if (error) {
-        emit({
-          type: "jwks_fetch_failed",
-          ...base,
-          reason: error.reason,
-          status: error.status,
-          durationMs,
-        });
-      } else {
-        emit({ type: "jwks_fetch_succeeded", ...base, keys: 0, durationMs });
-      }
-    });
-    source = {
-      issuer: options.issuer ?? metadata.issuer,
-      jwksUri: options.jwksUri ?? metadata.jwksUri,
-    };
-    return source;
+    try {
+      const next = await readJwksDocument(
+        await fetchJson(url, fetchOptions),
+        options.algorithms,
+        keys,
+      );
+      return { next, durationMs: performance.now() - started };
+    } catch (error) {
+      emit({
+        type: "jwks_fetch_failed",
+        url: url.href,
+        resource: "jwks",
+        trigger,
+        ...failureOf(error),
+        durationMs: performance.now() - started,
+      });
+      throw error;
+    }
   }
 
   async function load(trigger: JwksFetchTrigger): Promise<void> {
     lastAttemptAt = now();
-    let url: string | undefined;
-    let started = performance.now();
     try {
-      const { jwksUri } = await resolveSource(trigger);
-      url = jwksUri.href;
-      started = performance.now();
-      const next = await readJwksDocument(
-        await fetchJson(jwksUri, fetchOptions),
-        options.algorithms,
-        keys,
-      );
-      install(next);
+      let url = await location.jwksUri(trigger);
+      let fetched: Awaited<ReturnType<typeof fetchKeys>>;
+      try {
+        fetched = await fetchKeys(url, trigger);
+      } catch (error) {
+        const moved = await location.moved(failureOf(error), trigger);
+        if (moved === undefined) throw error;
+        url = moved;
+        fetched = await fetchKeys(url, trigger);
+      }
+      install(fetched.next);
       lastRefreshAt = now();
       consecutiveFailures = 0;
       lastFailure = undefined;
       emit({
         type: "jwks_fetch_succeeded",
-        url,
+        url: url.href,
         resource: "jwks",
         trigger,
-        keys: next.length,
-        durationMs: performance.now() - started,
+        keys: fetched.next.length,
+        durationMs: fetched.durationMs,
       });
       schedule(refreshDelay(jwksCacheMaxAge));
     } catch (error) {
       consecutiveFailures += 1;
       lastFailure = error;
-      if (url !== undefined) {
-        // Anything else (InvalidJwksError included) means the document cannot be used.
-        const reason = error instanceof FetchJsonError ? error.reason : "invalid_document";
-        const status = error instanceof FetchJsonError ? error.status : undefined;
-        emit({
-          type: "jwks_fetch_failed",
-          url,
-          resource: "jwks",
-          trigger,
-          reason,
-          status,
-          durationMs: performance.now() - started,
-        });
-      }
       // Exponential backoff from 1 s (or the cooldown, if shorter) up to the cooldown.
       const ceiling = Math.max(jwksCooldown, MIN_BACKGROUND_RETRY);
       const first = Math.min(FIRST_BACKGROUND_RETRY, ceiling);
@@ -249,7 +246,7 @@ export function createKeyStore(
         throw new InvalidTokenError("unknown_key");
       return afterFetch(kid, alg, "unknown_kid");
     },
-    issuer: () => (source as KeySource).issuer,
+    issuer: () => location.issuer(),
     usableUntil: () =>
       lastRefreshAt === null
         ? Number.NEGATIVE_INFINITY

@@ -22,6 +22,7 @@ export interface ResolvedVerifierOptions {
   jwksCacheMaxAge: number;
   jwksMaxStaleness: number;
   jwksCooldown: number;
+  discoveryMaxAge: number;
   timeout: number;
   maxResponseSize: number;
   allowInsecureHttp: InsecureHttpPolicy;
@@ -129,6 +130,7 @@ export function resolveVerifierOptions(
     jwksCacheMaxAge: duration("jwksCacheMaxAge", options.jwksCacheMaxAge, 600_000, 1),
     jwksMaxStaleness: duration("jwksMaxStaleness", options.jwksMaxStaleness, 3_600_000),
     jwksCooldown: duration("jwksCooldown", options.jwksCooldown, 30_000),
+    discoveryMaxAge: duration("discoveryMaxAge", options.discoveryMaxAge, 86_400_000),
     timeout: duration("timeout", options.timeout, 5_000, 1),
     maxResponseSize: duration("maxResponseSize", options.maxResponseSize, 1_048_576, 1),
     allowInsecureHttp,

@@ -120,6 +120,15 @@ export interface AccessTokenVerifierOptions {
    * between retries while the endpoint is down). Default 30 000 (30 s).
    */
   jwksCooldown?: number;
+  /**
+   * How long discovered metadata is trusted before a background refresh runs discovery again, to
+   * follow a `jwks_uri` the provider moved. Discovery also runs again, at most once per
+   * `jwksCooldown`, when the JWKS URL answers a redirect, a 4xx status (but 408 and 429) or a
+   * document that is not a usable key set; 5xx counts as an outage, not a move. A re-discovered
+   * `issuer` must equal the first one. Unused when `jwksUri` is given: an explicit JWKS URL is
+   * never replaced. Default 86 400 000 (24 h).
+   */
+  discoveryMaxAge?: number;
   /** Timeout of each discovery or JWKS request. Default 5 000 (5 s). */
   timeout?: number;
   /** Largest discovery or JWKS response body accepted, in bytes. Default 1 048 576 (1 MiB). */
@@ -155,7 +164,9 @@ export type JwksFailureReason =
   | "redirect"
   | "too_large"
   | "invalid_json"
-  | "invalid_document";
+  | "invalid_document"
+  /** Re-discovery named another `issuer` than the first discovery; its metadata was not used. */
+  | "issuer_changed";
 
 /** Events emitted through `onEvent`. */
 export type VerifierEvent =
