@@ -247,10 +247,11 @@ export function createClientCredentialsClient(
   // Cross-process single flight: the lock holder requests, the others wait for its token.
   const refresh = async (t: Target, want: Wanted): Promise<TokenSet> => {
     // A recent failure (here or in another process) is answered again until it lapses, so that
-    // a fleet honours one Retry-After instead of each instance asking in turn.
+    // a fleet honours one Retry-After instead of each instance asking in turn. Any failure found
+    // from here on was stored later, by the request this call waited for: it is recognised by
+    // being there, not by its time, which comes from another process's clock.
     const recent = await store.getFailure(t.key);
     if (recent) throw fromTokenFailure(recent);
-    const waitingSince = now();
     let poll = FIRST_POLL;
     for (;;) {
       if (closing.signal.aborted) throw new TokenClientClosedError();
@@ -260,7 +261,7 @@ export function createClientCredentialsClient(
           const stored = await store.get(t.key);
           if (acceptable(stored, want)) return remember(t, stored);
           const failure = await store.getFailure(t.key);
-          if (failure && failure.failedAt >= waitingSince) throw fromTokenFailure(failure);
+          if (failure) throw fromTokenFailure(failure);
           const tokenSet = await requestWithRetry(t, lock).catch(async (err: unknown) => {
             if (err instanceof TokenClientError && !(err instanceof TokenClientClosedError)) {
               const hold = (err instanceof TokenEndpointError && err.retryAfter) || FAILURE_HOLD;
@@ -279,7 +280,7 @@ export function createClientCredentialsClient(
       const stored = await store.get(t.key);
       if (acceptable(stored, want)) return remember(t, stored);
       const failure = await store.getFailure(t.key);
-      if (failure && failure.failedAt >= waitingSince) throw fromTokenFailure(failure);
+      if (failure) throw fromTokenFailure(failure);
     }
   };
 

@@ -68,7 +68,7 @@ describe("redisStore", () => {
     expect(clients[0]?.stats()).toMatchObject({ store: "redis", storeDegraded: false });
   });
 
-  it("gives clients waiting on another's request the same error, without asking again", async () => {
+  it("gives clients waiting on another's request the same error, without asking again, whatever their clocks say", async () => {
     const prefix = await freshPrefix();
     server.fallback = {
       kind: "json",
@@ -77,15 +77,19 @@ describe("redisStore", () => {
       delayMs: 100,
     };
     const [a, b] = [1, 2].map(() => client({ url: SHARED_REDIS, prefix }));
+    // a process whose clock is ahead of the holder's
+    const ahead = client({ url: SHARED_REDIS, prefix }, { now: () => Date.now() + 5_000 });
     const first = a?.getToken().catch((e: unknown) => e);
     await server.waitForRequests(1);
-    const second = await b?.getToken().catch((e: unknown) => e);
+    const others = await Promise.all([b, ahead].map((c) => c?.getToken().catch((e: unknown) => e)));
     expect(await first).toMatchObject({ code: "ERR_TOKEN_ENDPOINT", error: "invalid_client" });
-    expect(second).toMatchObject({
-      code: "ERR_TOKEN_ENDPOINT",
-      error: "invalid_client",
-      status: 401,
-    });
+    for (const err of others) {
+      expect(err).toMatchObject({
+        code: "ERR_TOKEN_ENDPOINT",
+        error: "invalid_client",
+        status: 401,
+      });
+    }
     expect(server.requests).toBe(1);
   });
 
