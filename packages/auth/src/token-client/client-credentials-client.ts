@@ -54,7 +54,10 @@ export interface ClientCredentialsClientOptions extends ClientAuthOptions {
   now?: (() => number) | undefined;
   /** Source of jitter in [0, 1). Default `Math.random`. */
   random?: (() => number) | undefined;
-  /** Waits between retries and while another process refreshes. Default: a timer. */
+  /**
+   * Waits between retries, and while another process refreshes when the store cannot announce
+   * changes (no `waitForChange`). Default: a timer.
+   */
   sleep?: ((ms: number, signal: AbortSignal) => Promise<void>) | undefined;
   /** Receives what happens (requests, retries, refresh failures, store health). Must not throw. */
   onEvent?: ((event: TokenClientEvent) => void) | undefined;
@@ -275,8 +278,12 @@ export function createClientCredentialsClient(
           await lock.release();
         }
       }
-      await sleep(poll, closing.signal);
-      poll = Math.min(poll * 2, MAX_POLL);
+      if (store.waitForChange) {
+        await store.waitForChange(t.key, closing.signal);
+      } else {
+        await sleep(poll, closing.signal);
+        poll = Math.min(poll * 2, MAX_POLL);
+      }
       const stored = await store.get(t.key);
       if (acceptable(stored, want)) return remember(t, stored);
       const failure = await store.getFailure(t.key);

@@ -1,3 +1,4 @@
+import { changeWaiters } from "./change-waiters.js";
 import type { StoreLock, TokenFailure, TokenSet, TokenStore } from "./types.js";
 
 export interface MemoryStoreOptions {
@@ -19,6 +20,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): TokenStore {
   const entries = new Map<string, { tokenSet: TokenSet; until: number }>();
   const locks = new Map<string, { owner: symbol; until: number }>();
   const failures = new Map<string, { failure: TokenFailure; until: number }>();
+  const waiters = changeWaiters();
 
   const lockFor = (key: string, owner: symbol): StoreLock => ({
     async extend(ttl) {
@@ -26,7 +28,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): TokenStore {
       if (held?.owner === owner) held.until = now() + ttl;
     },
     async release() {
-      if (locks.get(key)?.owner === owner) locks.delete(key);
+      if (locks.get(key)?.owner !== owner) return;
+      locks.delete(key);
+      waiters.wake(key);
     },
   });
 
@@ -45,6 +49,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): TokenStore {
     async set(key, tokenSet, ttl) {
       if (ttl > 0) entries.set(key, { tokenSet, until: now() + ttl });
       else entries.delete(key);
+      waiters.wake(key);
     },
     async delete(key, accessToken) {
       if (accessToken === undefined || entries.get(key)?.tokenSet.accessToken === accessToken) {
@@ -57,6 +62,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): TokenStore {
     },
     async setFailure(key, failure, ttl) {
       failures.set(key, { failure, until: now() + ttl });
+      waiters.wake(key);
     },
     async lock(key, ttl) {
       const held = locks.get(key);
@@ -65,7 +71,16 @@ export function memoryStore(options: MemoryStoreOptions = {}): TokenStore {
       locks.set(key, { owner, until: now() + ttl });
       return lockFor(key, owner);
     },
+    // Every change happens in this process and announces itself, so a waiter needs no timer
+    // other than the lock's expiry (a holder that never releases it).
+    waitForChange(key, signal) {
+      const waiter = waiters.add(key, signal);
+      const held = locks.get(key);
+      waiter.wakeAfter(held ? held.until - now() : 0);
+      return waiter.woken;
+    },
     async close() {
+      waiters.wakeAll();
       entries.clear();
       locks.clear();
       failures.clear();

@@ -99,7 +99,8 @@ describe("redisStore", () => {
     const [tokenKey] = await admin.keys(`${prefix}*`);
     await admin.del(tokenKey ?? "");
     await admin.set(`${tokenKey}:lock`, "a process that crashed", "PX", 300);
-    const survivor = client({ url: SHARED_REDIS, prefix });
+    // no re-check before the test times out: only the lock's expiry can wake the survivor
+    const survivor = client({ url: SHARED_REDIS, prefix, recheckInterval: 600_000 });
     expect(await survivor.getToken()).toBe("token-2");
     expect(await admin.exists(`${tokenKey}:lock`)).toBe(0);
     expect(server.requests).toBe(2);

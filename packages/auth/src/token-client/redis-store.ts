@@ -1,8 +1,11 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes, randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
+import { changeWaiters } from "./change-waiters.js";
 import { memoryStore } from "./memory-store.js";
+import { redisChangeFeed } from "./redis-change-feed.js";
 import { isTokenFailure } from "./token-failure.js";
 import type { StoreLock, TokenClientEvent, TokenSet, TokenStore } from "./types.js";
+import { withTimeout } from "./with-timeout.js";
 
 export interface RedisStoreOptions {
   /** `redis://…` URL; the store creates, connects and closes its own client. */
@@ -18,17 +21,31 @@ export interface RedisStoreOptions {
   encryptionKey?: string | Uint8Array | undefined;
   /** Limit of one Redis command, ms; past it the store falls back to memory. Default 1 000. */
   operationTimeout?: number | undefined;
+  /**
+   * While another process requests a token, callers here wait for its announcement on Redis
+   * pub/sub; they also look again after this many ms, in case an announcement was lost.
+   * Default 1 000.
+   */
+  recheckInterval?: number | undefined;
 }
 
-const RELEASE = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) end return 0`;
+// Writes and lock releases announce the cache key (a hash, nothing secret) in the same script, so
+// no change lands in Redis unannounced, and a release is announced only by its owner.
+const SET_AND_ANNOUNCE = `redis.call("set", KEYS[1], ARGV[1], "PX", ARGV[2]) redis.call("publish", ARGV[3], ARGV[4]) return 1`;
+const RELEASE = `if redis.call("get", KEYS[1]) == ARGV[1] then redis.call("del", KEYS[1]) redis.call("publish", ARGV[2], ARGV[3]) return 1 end return 0`;
 const EXTEND = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("pexpire", KEYS[1], ARGV[2]) end return 0`;
-const DELETE_IF = RELEASE;
+const DELETE_IF = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) end return 0`;
 
 /**
  * Shares tokens and refresh locks between processes through Redis (ioredis, loaded only when this
  * store is used), so a fleet asks the authorization server for one token per lifetime. While Redis
  * is unreachable it keeps tokens in process memory, reports `store_degraded` once through the
  * client's `onEvent`, and goes back to Redis (`store_recovered`) when it answers again.
+ *
+ * A process that finds another one requesting a token waits for that process to announce the
+ * result on the channel `<prefix>changed` (one subscriber connection per store, opened on the
+ * first wait), re-reading on a slow timer and when the other's lock expires in case the
+ * announcement is lost. Redis users need permission to publish and subscribe to that channel.
  *
  * @example
  * ```ts
@@ -44,17 +61,34 @@ export function redisStore(options: RedisStoreOptions): TokenStore {
   }
   const prefix = options.prefix ?? "auth:token:";
   const timeout = options.operationTimeout ?? 1_000;
+  const recheckInterval = options.recheckInterval ?? 1_000;
+  if (!(recheckInterval > 0)) throw new TypeError("recheckInterval must be positive");
   const key =
     options.encryptionKey === undefined ? undefined : encryptionKey(options.encryptionKey);
   const fallback = memoryStore();
   const listeners: Array<(event: TokenClientEvent) => void> = [];
   let client: Promise<Redis> | undefined;
   let degraded = false;
+  let closed: Promise<void> | undefined;
 
   const connect = (): Promise<Redis> => {
     client ??= createClient(options, timeout);
     return client;
   };
+
+  // One channel for the whole prefix, the cache key in the message, rather than a channel per
+  // key: the subscriber subscribes once and stays subscribed, so a wait costs no SUBSCRIBE or
+  // UNSUBSCRIBE and has no window where it is between channels. Every process of the prefix
+  // receives every announcement, which is one short message per token refresh.
+  const channel = `${prefix}changed`;
+  const waiters = changeWaiters();
+  const feed = redisChangeFeed({
+    connection: connect,
+    channel,
+    timeout,
+    onAnnouncement: (k) => waiters.wake(k),
+    onLost: () => waiters.wakeAll(),
+  });
 
   const emit = (event: TokenClientEvent) => {
     for (const listener of listeners) listener(event);
@@ -65,7 +99,7 @@ export function redisStore(options: RedisStoreOptions): TokenStore {
     try {
       const redis = await connect();
       if (redis.status !== "ready") throw new Error(`redis connection is ${redis.status}`);
-      const result = await withTimeout(op(redis), timeout);
+      const result = await withTimeout(op(redis), timeout, "redis command");
       if (degraded) {
         degraded = false;
         emit({ type: "store_recovered", store: "redis" });
@@ -95,14 +129,25 @@ export function redisStore(options: RedisStoreOptions): TokenStore {
     }
   };
 
-  const redisLock = (redis: Redis, lockKey: string, owner: string): StoreLock => ({
+  /** Stores `value` for `ms` (an integer) and tells waiters for `k` to look. */
+  const setAndAnnounce = async (
+    redis: Redis,
+    k: string,
+    redisKey: string,
+    value: string,
+    ms: number,
+  ) => {
+    await redis.eval(SET_AND_ANNOUNCE, 1, redisKey, value, ms, channel, k);
+  };
+
+  const redisLock = (redis: Redis, k: string, lockKey: string, owner: string): StoreLock => ({
     async extend(ttl) {
-      await withTimeout(redis.eval(EXTEND, 1, lockKey, owner, Math.ceil(ttl)), timeout).catch(
-        () => {},
-      );
+      const extending = redis.eval(EXTEND, 1, lockKey, owner, Math.ceil(ttl));
+      await withTimeout(extending, timeout, "redis command").catch(() => {});
     },
     async release() {
-      await withTimeout(redis.eval(RELEASE, 1, lockKey, owner), timeout).catch(() => {});
+      const releasing = redis.eval(RELEASE, 1, lockKey, owner, channel, k);
+      await withTimeout(releasing, timeout, "redis command").catch(() => {});
     },
   });
 
@@ -125,7 +170,8 @@ export function redisStore(options: RedisStoreOptions): TokenStore {
       const redisKey = prefix + k;
       return run(
         async (redis) => {
-          if (ttl >= 1) await redis.set(redisKey, seal(redisKey, tokenSet), "PX", Math.floor(ttl));
+          if (ttl >= 1)
+            await setAndAnnounce(redis, k, redisKey, seal(redisKey, tokenSet), Math.floor(ttl));
         },
         () => fallback.set(k, tokenSet, ttl),
       );
@@ -161,7 +207,13 @@ export function redisStore(options: RedisStoreOptions): TokenStore {
       const failureKey = `${prefix}${k}:failure`;
       return run(
         async (redis) => {
-          await redis.set(failureKey, JSON.stringify(failure), "PX", Math.max(1, Math.ceil(ttl)));
+          await setAndAnnounce(
+            redis,
+            k,
+            failureKey,
+            JSON.stringify(failure),
+            Math.max(1, Math.ceil(ttl)),
+          );
         },
         () => fallback.setFailure(k, failure, ttl),
       );
@@ -172,16 +224,36 @@ export function redisStore(options: RedisStoreOptions): TokenStore {
         async (redis) => {
           const owner = randomUUID();
           const taken = await redis.set(lockKey, owner, "PX", Math.ceil(ttl), "NX");
-          return taken === "OK" ? redisLock(redis, lockKey, owner) : undefined;
+          return taken === "OK" ? redisLock(redis, k, lockKey, owner) : undefined;
         },
         () => fallback.lock(k, ttl),
       );
     },
-    async close() {
-      await fallback.close();
-      if (options.client !== undefined || client === undefined) return;
-      const redis = await client;
-      await redis.quit().catch(() => redis.disconnect());
+    async waitForChange(k, signal) {
+      // While Redis is away the locks are in memory, whose releases wake waiters themselves.
+      if (degraded) return fallback.waitForChange?.(k, signal);
+      const waiter = waiters.add(k, signal);
+      await feed.listening();
+      if (waiter.settled) return;
+      // Read after subscribing: a result announced before that shows as a released lock, and the
+      // lock's remaining time bounds the wait should its holder die without announcing.
+      const remaining = await run(
+        (redis) => redis.pttl(`${prefix}${k}:lock`),
+        async () => 0,
+      );
+      waiter.wakeAfter(remaining === -1 ? recheckInterval : Math.min(remaining, recheckInterval));
+      return waiter.woken;
+    },
+    close() {
+      closed ??= (async () => {
+        feed.close();
+        waiters.wakeAll();
+        await fallback.close();
+        if (options.client !== undefined || client === undefined) return;
+        const redis = await client;
+        await redis.quit().catch(() => redis.disconnect());
+      })();
+      return closed;
     },
   };
 }
@@ -220,14 +292,6 @@ function readyOrTimeout(redis: Redis, ms: number): Promise<void> {
     const timer = setTimeout(done, ms);
     redis.once("ready", done);
   });
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`redis command exceeded ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
 }
 
 function encryptionKey(value: string | Uint8Array): Buffer {

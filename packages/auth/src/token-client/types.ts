@@ -114,6 +114,13 @@ export interface TokenStore {
    */
   getFailure(key: string): Promise<TokenFailure | undefined>;
   setFailure(key: string, failure: TokenFailure, ttl: number): Promise<void>;
+  /**
+   * Resolves when what is stored under `key` may have changed: a token or failure stored or the
+   * lock released (by any process sharing the store), the lock expired, or a store-specific
+   * interval passed; at once when `signal` aborts. The client calls it after losing the race for
+   * the lock, then reads `key` again. A store without it is polled.
+   */
+  waitForChange?(key: string, signal: AbortSignal): Promise<void>;
   /** True while the store serves from a fallback (Redis unreachable). */
   readonly degraded: boolean;
   /** Called by the client with its `onEvent`, so degradation is reported there. */

@@ -12,6 +12,8 @@ export type Behaviour =
       scope?: string;
       /** Answer only after this many real ms (to keep a request in flight). */
       delayMs?: number;
+      /** Answer only once this settles (to keep a request in flight until the test says). */
+      gate?: Promise<unknown>;
     }
   | {
       kind: "json";
@@ -19,6 +21,7 @@ export type Behaviour =
       body: unknown;
       headers?: Record<string, string>;
       delayMs?: number;
+      gate?: Promise<unknown>;
     }
   | { kind: "garbage"; status?: number }
   | { kind: "oversize" }
@@ -76,6 +79,7 @@ export async function startTokenServer(): Promise<TokenServer> {
       case "token": {
         issued++;
         if (behaviour.delayMs) await new Promise((r) => setTimeout(r, behaviour.delayMs));
+        await behaviour.gate;
         const body: Record<string, unknown> = {
           access_token: behaviour.accessToken ?? `token-${issued}`,
           token_type: behaviour.tokenType ?? "Bearer",
@@ -87,6 +91,7 @@ export async function startTokenServer(): Promise<TokenServer> {
       }
       case "json":
         if (behaviour.delayMs) await new Promise((r) => setTimeout(r, behaviour.delayMs));
+        await behaviour.gate;
         return send(res, behaviour.status, behaviour.body, behaviour.headers);
       case "garbage":
         res.writeHead(behaviour.status ?? 200, { "content-type": "text/html" });
