@@ -26,3 +26,57 @@ export function classifyHomePage({ status, html }: { status: number; html: strin
   if (problem) return `${status} problem:${problem}`;
   return html.includes('data-testid="whoami"') ? `${status} page` : `${status} incomplete`;
 }
+
+const ENTITIES: Record<string, string> = {
+  "&quot;": '"',
+  "&#x27;": "'",
+  "&#39;": "'",
+  "&lt;": "<",
+  "&gt;": ">",
+  "&amp;": "&",
+};
+
+/** What `/status` shows of the process's token client and token; the token itself is never on it. */
+export interface StatusView {
+  /** The store badge: `Redis store`, `memory store`, or Redis with the degraded note. */
+  store: string | undefined;
+  /** Token requests this process has sent, as its own counter says. */
+  tokenRequests: number | undefined;
+  /** The token's decoded header fields (`alg`, `typ`, `kid`). */
+  header: Record<string, unknown> | undefined;
+  /** The token's decoded claims (`jti`, `iat`, `exp`, …). */
+  claims: Record<string, unknown> | undefined;
+  /** The recent token-client events it lists (`token_request`, `store_degraded`, …), oldest first. */
+  events: string[];
+}
+
+/** Reads the status page's store badge, token-request counter, decoded token and token events. */
+export function readStatusPage(html: string): StatusView {
+  const decoded = testIdText(html, "token-claims")?.replace(
+    /&(?:quot|#x27|#39|lt|gt|amp);/g,
+    (entity) => ENTITIES[entity] ?? entity,
+  );
+  const token = decoded === undefined ? undefined : (JSON.parse(decoded) as Partial<StatusView>);
+  const requests = testIdText(html, "token-requests");
+  return {
+    store: testIdText(html, "store-kind"),
+    tokenRequests: requests === undefined ? undefined : Number(requests),
+    header: token?.header,
+    claims: token?.claims,
+    events: [...html.matchAll(/<span class="mono">(\w+)<\/span><span class="meta">/g)].map(
+      (match) => match[1] ?? "",
+    ),
+  };
+}
+
+/**
+ * What a person saw on `/status`: `"200 status"` (the token and the API's health), `"<status>
+ * problem:<kind>"`, or `"<status> incomplete"` (a token or health card without its data).
+ */
+export function classifyStatusPage({ status, html }: { status: number; html: string }): string {
+  const problem = problemKind(html);
+  if (problem) return `${status} problem:${problem}`;
+  const complete =
+    html.includes('data-testid="token-claims"') && html.includes('data-testid="jwks-state"');
+  return complete ? `${status} status` : `${status} incomplete`;
+}

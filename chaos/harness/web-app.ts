@@ -22,8 +22,8 @@ export interface WebApp {
   stop(): Promise<void>;
 }
 
-/** Starts the production Next server of apps/web (`next start`, built by `pnpm build`). */
-export async function startWebApp(options: WebAppOptions): Promise<WebApp> {
+/** Spawns `next start` on the production build; waiting until it serves is the caller's part. */
+async function spawnWebApp(options: WebAppOptions, nameFor = (_port: number) => "web") {
   if (!existsSync(`${repoRoot}apps/web/.next/BUILD_ID`)) {
     throw new Error("apps/web has no production build: run `pnpm build` (or `pnpm test:chaos`)");
   }
@@ -37,7 +37,7 @@ export async function startWebApp(options: WebAppOptions): Promise<WebApp> {
     ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}),
   };
   const app = spawnChildApp({
-    name: "web",
+    name: nameFor(port),
     cwd: `${repoRoot}apps/web`,
     args: [
       "node_modules/next/dist/bin/next",
@@ -54,12 +54,7 @@ export async function startWebApp(options: WebAppOptions): Promise<WebApp> {
     const response = await fetch(`${url}${path}`, { signal: AbortSignal.timeout(30_000) });
     return { status: response.status, html: await response.text() };
   };
-  await waitFor(async () => (await fetch(`${url}/status`)).status > 0, {
-    timeout: 60_000,
-    interval: 200,
-    message: `the web app on ${url}\n${app.tail()}`,
-  });
-  return {
+  const web: WebApp = {
     url,
     process: app,
     page,
@@ -67,4 +62,30 @@ export async function startWebApp(options: WebAppOptions): Promise<WebApp> {
       await app.stop("SIGTERM");
     },
   };
+  /** Polls `path` until the server answers it at all (any status). */
+  const answering = (path: string) =>
+    waitFor(async () => (await fetch(`${url}${path}`)).status > 0, {
+      timeout: 60_000,
+      interval: 200,
+      message: `the web app on ${url}\n${app.tail()}`,
+    });
+  return { web, answering };
+}
+
+/** Starts the production Next server of apps/web (`next start`, built by `pnpm build`). */
+export async function startWebApp(options: WebAppOptions): Promise<WebApp> {
+  const { web, answering } = await spawnWebApp(options);
+  await answering("/status");
+  return web;
+}
+
+/**
+ * Starts the production Next server like `startWebApp`, but waits on a page that needs no token
+ * (a missing path: Next's not-found page), so the process has not asked for a token yet when this
+ * resolves. The process is named `web:<port>`, to tell the instances of a fleet apart.
+ */
+export async function startColdWebApp(options: WebAppOptions): Promise<WebApp> {
+  const { web, answering } = await spawnWebApp(options, (port) => `web:${port}`);
+  await answering("/-/not-a-page");
+  return web;
 }
