@@ -105,4 +105,24 @@ describe("createAuthorizedFetch with tRPC's httpBatchLink", () => {
     expect(api.seen).toEqual([undefined]);
     expect(tokenServer.requests).toBe(1);
   });
+
+  it("retries at once when the fetch underneath keeps a copy of each response, as Next's does", async () => {
+    const { tokens, api, revoked, tokenServer } = await setup();
+    // Next's fetch dedupes by handing out clones: the rejected response's body is one branch of a
+    // tee whose other branch nobody reads, so cancelling it does not settle until that one is gone.
+    const unread: Response[] = [];
+    const cloning: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      unread.push(response.clone());
+      return response;
+    };
+    const authorizedFetch = createAuthorizedFetch(tokens, { fetch: cloning });
+    await tokens.getToken();
+    revoked.add("token-1");
+    const response = await authorizedFetch(`${api.url}/whoami`);
+    expect(response.status).toBe(200);
+    expect(api.seen).toEqual(["Bearer token-1", "Bearer token-2"]);
+    expect(tokenServer.requests).toBe(2);
+    expect(unread).toHaveLength(2);
+  });
 });

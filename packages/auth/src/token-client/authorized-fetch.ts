@@ -36,7 +36,10 @@ export function createAuthorizedFetch(
     const accessToken = await tokens.getToken(selector);
     const response = await attempt(accessToken);
     if (!rejectsToken(response)) return response;
-    await response.body?.cancel();
+    // Not awaited: when the fetch underneath kept a copy of the response (Next's dedupe clones
+    // each one), cancelling this branch settles only once the copy is read or dropped, which may
+    // be never; the retry must not wait for it.
+    response.body?.cancel().catch(() => {});
     await tokens.invalidate({ ...selector, accessToken });
     return attempt(await tokens.getToken(selector));
   };
