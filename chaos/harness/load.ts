@@ -85,3 +85,11 @@ export async function mapConcurrent<T, R>(
 /** Outcomes of the calls that started in [from, to). */
 export const outcomesBetween = (records: readonly CallRecord[], from: number, to = Infinity) =>
   summarize(records.filter((r) => r.startedAt >= from && r.startedAt < to)).outcomes;
+
+/**
+ * Outcomes of the calls that started at `from` or later and were over before `to`. For calls that
+ * take long (a page makes several API calls), so that one still running when the system changed is
+ * not counted as before the change.
+ */
+export const outcomesDoneBetween = (records: readonly CallRecord[], from: number, to: number) =>
+  summarize(records.filter((r) => r.startedAt >= from && r.startedAt + r.ms < to)).outcomes;
