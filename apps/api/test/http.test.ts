@@ -168,6 +168,10 @@ describe("answers on the wire (RFC 6750)", () => {
         'Bearer realm="api", error="insufficient_scope", scope="write:items"',
       );
       expect((await create({ scope: "", permissions: ["write:items"] })).status).toBe(200);
+      const whoami = await callTrpc(rbacApi, "whoami", {
+        authorization: await bearer({ scope: "read:items", permissions: ["write:items"] }),
+      });
+      expect(whoami.body).toMatchObject({ result: { data: { scopes: ["write:items"] } } });
       // The default API reads the scope claim and ignores permissions.
       const defaultApi = await callTrpc(api, "items.create", {
         authorization: await bearer({ scope: "read:items", permissions: ["write:items"] }),

@@ -1,4 +1,4 @@
-import { type AccessTokenClaims, grantedScopes } from "@repo/auth";
+import { type AccessTokenClaims, grantedScopes, type ScopeSource } from "@repo/auth";
 import { protectedProcedure } from "../trpc.js";
 
 /** What `whoami` answers. */
@@ -16,13 +16,14 @@ export interface WhoamiAnswer {
 // what the next one gets.
 const answers = new WeakMap<AccessTokenClaims, WhoamiAnswer>();
 
-function answerFor(auth: AccessTokenClaims): WhoamiAnswer {
+function answerFor(auth: AccessTokenClaims, from: ScopeSource | undefined): WhoamiAnswer {
   let answer = answers.get(auth);
   if (answer === undefined) {
     answer = Object.freeze({
       sub: auth.sub,
       clientId: auth.azp ?? auth.client_id ?? null,
-      scopes: Object.freeze(grantedScopes(auth)) as string[],
+      // The scopes requireScopes counts, so the caller sees what it may actually do.
+      scopes: Object.freeze(grantedScopes(auth, from)) as string[],
       permissions: Array.isArray(auth.permissions) ? auth.permissions : [],
       expiresAt: new Date(auth.exp * 1000).toISOString(),
     });
@@ -32,4 +33,6 @@ function answerFor(auth: AccessTokenClaims): WhoamiAnswer {
 }
 
 /** Protected: who the verified token says the caller is. */
-export const whoami = protectedProcedure.query(({ ctx: { auth } }) => answerFor(auth));
+export const whoami = protectedProcedure.query(({ ctx: { auth, services } }) =>
+  answerFor(auth, services.scopesFrom),
+);

@@ -153,6 +153,20 @@ describe("redisStore", () => {
     await own.quit();
   });
 
+  it("keeps storing tokens for a Redis user that may not publish (ACLs), without degrading", async () => {
+    const prefix = await freshPrefix();
+    const user = `no-publish-${randomUUID()}`;
+    await admin.call("ACL", "SETUSER", user, "on", ">pw", "~*", "&*", "+@all", "-publish");
+    cleanups.push(async () => void (await admin.call("ACL", "DELUSER", user)));
+    const events: TokenClientEvent[] = [];
+    const tokens = client({ url: `redis://${user}:pw@127.0.0.1:6379`, prefix }, {}, events);
+    const other = client({ url: SHARED_REDIS, prefix });
+    const token = await tokens.getToken();
+    expect(await other.getToken()).toBe(token);
+    expect(server.requests).toBe(1);
+    expect(events.filter((event) => event.type === "store_degraded")).toEqual([]);
+  });
+
   it("falls back to memory while Redis is down, says so once, and recovers", async () => {
     const prefix = await freshPrefix();
     const redis = await startRedisServer();

@@ -31,8 +31,10 @@ export interface RedisStoreOptions {
 
 // Writes and lock releases announce the cache key (a hash, nothing secret) in the same script, so
 // no change lands in Redis unannounced, and a release is announced only by its owner.
-const SET_AND_ANNOUNCE = `redis.call("set", KEYS[1], ARGV[1], "PX", ARGV[2]) redis.call("publish", ARGV[3], ARGV[4]) return 1`;
-const RELEASE = `if redis.call("get", KEYS[1]) == ARGV[1] then redis.call("del", KEYS[1]) redis.call("publish", ARGV[2], ARGV[3]) return 1 end return 0`;
+// The announcement is best effort (`pcall`): a user without PUBLISH rights (Redis ACLs) must
+// still store tokens; waiters then find them on their recheck timer.
+const SET_AND_ANNOUNCE = `redis.call("set", KEYS[1], ARGV[1], "PX", ARGV[2]) redis.pcall("publish", ARGV[3], ARGV[4]) return 1`;
+const RELEASE = `if redis.call("get", KEYS[1]) == ARGV[1] then redis.call("del", KEYS[1]) redis.pcall("publish", ARGV[2], ARGV[3]) return 1 end return 0`;
 const EXTEND = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("pexpire", KEYS[1], ARGV[2]) end return 0`;
 const DELETE_IF = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) end return 0`;
 
