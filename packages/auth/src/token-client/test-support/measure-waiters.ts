@@ -39,7 +39,13 @@ export async function measureWaiters(scenario: WaitScenario): Promise<WaitMeasur
   const redis = await startRedisServer();
   const monitor = await monitorRedis(redis.url);
   const server = await startTokenServer();
-  server.fallback = { kind: "token", delayMs: scenario.delayMs };
+  // The endpoint answers only once every client has tried the lock, so each waiter is really
+  // waiting however slowly its connection came up on a busy machine.
+  let allWaiting = (): void => {};
+  const gate = new Promise<void>((resolve) => {
+    allWaiting = resolve;
+  });
+  server.fallback = { kind: "token", delayMs: scenario.delayMs, gate };
   const prefix = `test:auth:${randomUUID()}:`;
   const options = { url: redis.url, prefix, recheckInterval: scenario.recheckInterval };
   const stores = Array.from({ length: scenario.processes }, () =>
@@ -57,7 +63,17 @@ export async function measureWaiters(scenario: WaitScenario): Promise<WaitMeasur
     ),
   );
   try {
-    const tokens = await Promise.all(clients.map((c) => c.getToken()));
+    const calls = Promise.all(clients.map((c) => c.getToken()));
+    await monitor.until(
+      (commands) =>
+        countCommands(
+          commands.filter((c) => c.source !== "lua"),
+          "set",
+          (k) => k.endsWith(":lock"),
+        ) >= clients.length,
+    );
+    allWaiting();
+    const tokens = await calls;
     await monitor.flush();
     return {
       ...summarize(monitor.commands, prefix),
