@@ -1,5 +1,6 @@
 import "server-only";
 import { WebEnvError } from "./env";
+import { causes } from "./error-causes";
 
 export type ProblemKind =
   | "config"
@@ -40,15 +41,6 @@ const oauthRefusals = new Set([
   "invalid_request",
   "invalid_target",
 ]);
-
-/** Walks `cause` links (bounded: a cycle must not hang a render). */
-function* causes(error: unknown): Generator<unknown> {
-  let current = error;
-  for (let depth = 0; depth < 8 && current !== undefined && current !== null; depth++) {
-    yield current;
-    current = (current as { cause?: unknown }).cause;
-  }
-}
 
 function findByCode(error: unknown, prefix: string): CodedError | undefined {
   for (const item of causes(error)) {

@@ -1,4 +1,5 @@
 import "server-only";
+import { causes } from "./error-causes";
 
 /**
  * The codes of a connection the other side dropped: reset (`ECONNRESET`), closed before the answer
@@ -11,13 +12,11 @@ const resetCodes: ReadonlySet<string> = new Set(["ECONNRESET", "UND_ERR_SOCKET",
 /** Methods that must not change anything on the server, so sending them twice is harmless. */
 const idempotentMethods: ReadonlySet<string> = new Set(["GET", "HEAD"]);
 
-/** fetch reports the socket's error as its `cause`; the walk is bounded so a cycle cannot hang. */
+/** fetch reports the socket's error as its `cause`. */
 function isConnectionReset(error: unknown): boolean {
-  let current = error;
-  for (let depth = 0; depth < 8 && current !== undefined && current !== null; depth++) {
-    const code = (current as { code?: unknown }).code;
+  for (const item of causes(error)) {
+    const code = (item as { code?: unknown }).code;
     if (typeof code === "string" && resetCodes.has(code)) return true;
-    current = (current as { cause?: unknown }).cause;
   }
   return false;
 }
