@@ -22,8 +22,15 @@ export interface WebApp {
   stop(): Promise<void>;
 }
 
-/** Spawns `next start` on the production build; waiting until it serves is the caller's part. */
-async function spawnWebApp(options: WebAppOptions, nameFor = (_port: number) => "web") {
+/**
+ * Spawns `next start` on the production build and resolves once it answers `readyPath` at all (any
+ * status).
+ */
+async function launchWebApp(
+  options: WebAppOptions,
+  readyPath: string,
+  nameFor: (port: number) => string,
+): Promise<WebApp> {
   if (!existsSync(`${repoRoot}apps/web/.next/BUILD_ID`)) {
     throw new Error("apps/web has no production build: run `pnpm build` (or `pnpm test:chaos`)");
   }
@@ -54,7 +61,12 @@ async function spawnWebApp(options: WebAppOptions, nameFor = (_port: number) => 
     const response = await fetch(`${url}${path}`, { signal: AbortSignal.timeout(30_000) });
     return { status: response.status, html: await response.text() };
   };
-  const web: WebApp = {
+  await waitFor(async () => (await fetch(`${url}${readyPath}`)).status > 0, {
+    timeout: 60_000,
+    interval: 200,
+    message: `the web app on ${url}\n${app.tail()}`,
+  });
+  return {
     url,
     process: app,
     page,
@@ -62,21 +74,11 @@ async function spawnWebApp(options: WebAppOptions, nameFor = (_port: number) => 
       await app.stop("SIGTERM");
     },
   };
-  /** Polls `path` until the server answers it at all (any status). */
-  const answering = (path: string) =>
-    waitFor(async () => (await fetch(`${url}${path}`)).status > 0, {
-      timeout: 60_000,
-      interval: 200,
-      message: `the web app on ${url}\n${app.tail()}`,
-    });
-  return { web, answering };
 }
 
 /** Starts the production Next server of apps/web (`next start`, built by `pnpm build`). */
-export async function startWebApp(options: WebAppOptions): Promise<WebApp> {
-  const { web, answering } = await spawnWebApp(options);
-  await answering("/status");
-  return web;
+export function startWebApp(options: WebAppOptions): Promise<WebApp> {
+  return launchWebApp(options, "/status", () => "web");
 }
 
 /**
@@ -84,8 +86,6 @@ export async function startWebApp(options: WebAppOptions): Promise<WebApp> {
  * (a missing path: Next's not-found page), so the process has not asked for a token yet when this
  * resolves. The process is named `web:<port>`, to tell the instances of a fleet apart.
  */
-export async function startColdWebApp(options: WebAppOptions): Promise<WebApp> {
-  const { web, answering } = await spawnWebApp(options, (port) => `web:${port}`);
-  await answering("/-/not-a-page");
-  return web;
+export function startColdWebApp(options: WebAppOptions): Promise<WebApp> {
+  return launchWebApp(options, "/-/not-a-page", (port) => `web:${port}`);
 }
