@@ -16,6 +16,14 @@ beforeAll(async () => {
 });
 afterAll(() => fx.close());
 
+/** The fewest claims the verifier accepts, valid for a minute of the fixture's clock. */
+const minimalClaims = () => ({
+  iss: fx.server.issuer,
+  sub: "s",
+  aud: "https://api.example.local",
+  exp: fx.clock.seconds() + 60,
+});
+
 /** The only acceptable outcomes: valid claims, or a typed AuthError. */
 async function outcome(run: () => Promise<unknown>): Promise<"claims" | "auth-error"> {
   try {
@@ -89,12 +97,6 @@ describe("fuzzing: the verifier answers claims or a typed AuthError, nothing els
 
   it("for validly signed tokens with hostile headers and claims", async () => {
     const seen = { claims: 0, "auth-error": 0 };
-    const base = () => ({
-      iss: fx.server.issuer,
-      sub: "s",
-      aud: "https://api.example.local",
-      exp: fx.clock.seconds() + 60,
-    });
     await fc.assert(
       fc.asyncProperty(
         headerOverrides,
@@ -117,7 +119,7 @@ describe("fuzzing: the verifier answers claims or a typed AuthError, nothing els
         ),
         fc.boolean(),
         async (header, claims, keepBase) => {
-          const payload = keepBase ? { ...base(), ...claims } : claims;
+          const payload = keepBase ? { ...minimalClaims(), ...claims } : claims;
           const token = signToken(key, {
             header: { alg: "RS256", kid: "fuzz-key", ...header },
             payload,
@@ -133,14 +135,7 @@ describe("fuzzing: the verifier answers claims or a typed AuthError, nothing els
   });
 
   it("for arbitrary Authorization headers", async () => {
-    const valid = signToken(key, {
-      payload: {
-        iss: fx.server.issuer,
-        sub: "s",
-        aud: "https://api.example.local",
-        exp: fx.clock.seconds() + 60,
-      },
-    });
+    const valid = signToken(key, { payload: minimalClaims() });
     await fc.assert(
       fc.asyncProperty(
         fc.oneof(
@@ -164,14 +159,7 @@ describe("fuzzing: the verifier answers claims or a typed AuthError, nothing els
   });
 
   it("accepts the untouched valid token (the property above can succeed)", async () => {
-    const valid = signToken(key, {
-      payload: {
-        iss: fx.server.issuer,
-        sub: "s",
-        aud: "https://api.example.local",
-        exp: fx.clock.seconds() + 60,
-      },
-    });
+    const valid = signToken(key, { payload: minimalClaims() });
     expect(await outcome(() => verifier.authenticate(`Bearer ${valid}`))).toBe("claims");
   });
 });
