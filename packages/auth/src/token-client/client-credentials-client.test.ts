@@ -11,9 +11,10 @@ import {
   TokenNetworkError,
   TokenRequestTimeoutError,
 } from "./errors.js";
+import { memoryStore } from "./memory-store.js";
 import { fakeTime } from "./test-support/fake-time.js";
 import { startTokenServer, type TokenServer } from "./test-support/token-server.js";
-import type { TokenClientEvent } from "./types.js";
+import type { TokenClientEvent, TokenStore } from "./types.js";
 
 const SECRET = "s3cret-value-never-logged";
 const cleanups: Array<() => Promise<void>> = [];
@@ -422,6 +423,37 @@ describe("createClientCredentialsClient", () => {
     await tokens.invalidate({ accessToken: second });
     expect(await tokens.getToken()).toBe("token-3");
     expect(server.requests).toBe(3);
+  });
+
+  it("does not hand out or cache back a token being invalidated that a concurrent load just read", async () => {
+    // The store's delete is held back, as a shared store's round trip is, while another caller
+    // of this process loads: it finds the rejected token still stored.
+    const shared = memoryStore({ now: fakeTime().now }); // the same start as setup's clock
+    let releaseDelete = (): void => {};
+    const deleteHeld = new Promise<void>((resolve) => {
+      releaseDelete = resolve;
+    });
+    const store: TokenStore = {
+      ...shared,
+      kind: shared.kind,
+      get degraded() {
+        return shared.degraded;
+      },
+      delete: async (key, accessToken) => {
+        await deleteHeld;
+        return shared.delete(key, accessToken);
+      },
+    };
+    const { server, tokens } = await setup({ store });
+    const first = await tokens.getToken();
+    const invalidating = tokens.invalidate({ accessToken: first });
+    const concurrent = tokens.getToken();
+    releaseDelete();
+    await invalidating;
+    const after = await tokens.getToken();
+    expect(await concurrent).toBe("token-2");
+    expect(after).toBe("token-2");
+    expect(server.requests).toBe(2);
   });
 
   it("peeks at the cached token set without requesting one", async () => {

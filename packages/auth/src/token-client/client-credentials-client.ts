@@ -161,6 +161,9 @@ export function createClientCredentialsClient(
   const counters = { tokenRequests: 0, tokenRequestFailures: 0, cacheHits: 0, cacheMisses: 0 };
   const local = new Map<string, Entry>();
   const flights = new Map<string, Promise<TokenSet>>();
+  // Per cache key, the last token `invalidate` dropped. A load that read it from the store just
+  // before the drop reached it must neither hand it out again nor cache it back.
+  const rejected = new Map<string, string>();
 
   const countingFetch: typeof fetch = async (input, init) => {
     if (init?.method === "POST") counters.tokenRequests++;
@@ -190,6 +193,7 @@ export function createClientCredentialsClient(
     Math.min(refreshSkew, (tokenSet.expiresAt - tokenSet.issuedAt) / 4);
 
   const remember = (t: Target, tokenSet: TokenSet): TokenSet => {
+    if (rejected.get(t.key) === tokenSet.accessToken) return tokenSet;
     const skew = skewFor(tokenSet);
     const refreshAt = tokenSet.expiresAt - skew + (random() * skew) / 2;
     local.set(t.key, { tokenSet, refreshAt, retryAt: 0 });
@@ -292,17 +296,22 @@ export function createClientCredentialsClient(
   };
 
   const load = async (t: Target, want: Wanted | undefined): Promise<TokenSet> => {
+    const replacing = rejected.get(t.key);
     if (want === undefined) {
       const stored = await store.get(t.key);
-      if (stored && now() < stored.expiresAt) return remember(t, stored);
+      if (stored && stored.accessToken !== replacing && now() < stored.expiresAt) {
+        return remember(t, stored);
+      }
     }
-    return refresh(t, want ?? { issuedSince: 0, replacing: undefined });
+    return refresh(t, want ?? { issuedSince: 0, replacing });
   };
 
   const singleFlight = (t: Target, run: () => Promise<TokenSet>): Promise<TokenSet> => {
     const pending = flights.get(t.key);
     if (pending) return pending;
-    const flight = run().finally(() => flights.delete(t.key));
+    const flight = run().finally(() => {
+      if (flights.get(t.key) === flight) flights.delete(t.key);
+    });
     flights.set(t.key, flight);
     return flight;
   };
@@ -353,6 +362,11 @@ export function createClientCredentialsClient(
         cached?.tokenSet.accessToken === selector.accessToken
       ) {
         local.delete(t.key);
+      }
+      if (selector.accessToken !== undefined) {
+        rejected.set(t.key, selector.accessToken);
+        // A load started before this call may return the dropped token: later callers start anew.
+        flights.delete(t.key);
       }
       await store.delete(t.key, selector.accessToken);
     },
