@@ -2,9 +2,9 @@ import { spawnChildApp } from "./child-app.js";
 import type { ChaosSystem } from "./system.js";
 
 /**
- * The issuer's `rotate-keys` command (built), run beside the running issuer as an operator runs
- * it. With `retire`, the previous keys leave the JWKS at once (a compromised key), so tokens they
- * signed stop verifying as soon as an API refreshes its keys.
+ * `pnpm --filter @repo/issuer rotate-keys [--retire]`, the documented command, run beside the
+ * running issuer as an operator runs it. With `retire`, the previous keys leave the JWKS at once (a
+ * compromised key), so tokens they signed stop verifying as soon as an API refreshes its keys.
  */
 export async function rotateSigningKeys(
   system: ChaosSystem,
@@ -12,8 +12,12 @@ export async function rotateSigningKeys(
 ): Promise<void> {
   const command = spawnChildApp({
     name: retire ? "rotate-keys --retire" : "rotate-keys",
+    command: "pnpm",
     args: [
-      "apps/issuer/dist/cli/rotate-keys.js",
+      "--silent",
+      "--filter",
+      "@repo/issuer",
+      "rotate-keys",
       ...(retire ? ["--retire"] : []),
       "--keys-dir",
       system.keysDir,

@@ -1,29 +1,17 @@
 import { decodeProtectedHeader } from "jose";
 import { describe, expect, it } from "vitest";
-import { spawnChildApp } from "../harness/child-app.js";
 import { createHttpClient, trpcCall } from "../harness/http-client.js";
 import { linesWithCredentials } from "../harness/leaks.js";
 import { startLoad } from "../harness/load.js";
 import { sumSamples } from "../harness/prometheus.js";
-import { type ChaosSystem, startSystem } from "../harness/system.js";
+import { rotateSigningKeys } from "../harness/rotate-keys.js";
+import { startSystem } from "../harness/system.js";
 import { useTeardown } from "../harness/teardown.js";
 import { waitFor } from "../harness/wait-for.js";
 
 const defer = useTeardown();
 
 const ROTATIONS = 3;
-
-/** `pnpm --filter @repo/issuer rotate-keys`, as an operator runs it beside the running issuer. */
-async function rotateKeys(system: ChaosSystem) {
-  const command = spawnChildApp({
-    name: "rotate-keys",
-    command: "pnpm",
-    args: ["--silent", "--filter", "@repo/issuer", "rotate-keys", "--keys-dir", system.keysDir],
-    env: { ISSUER_TENANT: system.tenantFile },
-  });
-  const status = await command.exited;
-  if (status.code !== 0) throw new Error(`rotate-keys failed: ${command.tail()}`);
-}
 
 describe("signing keys rotate while the web app calls the API", () => {
   it("loses no call across three rotations (new keys published before they sign, old ones retired after)", async () => {
@@ -55,7 +43,7 @@ describe("signing keys rotate while the web app calls the API", () => {
     const firstKid = system.issuer.signingKid();
 
     for (let i = 0; i < ROTATIONS; i++) {
-      await rotateKeys(system);
+      await rotateSigningKeys(system);
       // The issuer reloads the keys file on its next request; the web app's next token uses it.
       await waitFor(
         async () => {
