@@ -4,7 +4,7 @@ import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
-import { startTokenServer } from "../src/token-client/test-support/token-server.js";
+import { startTokenServer } from "./support/token-server.js";
 
 const PROCESSES = 4;
 const CALLS = 100;

@@ -5,9 +5,9 @@ import { createTRPCClient, httpBatchLink, TRPCClientError } from "@trpc/client";
 import { initTRPC } from "@trpc/server";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import { afterEach, describe, expect, it } from "vitest";
+import { startTokenServer } from "../../test/support/token-server.js";
 import { createAuthorizedFetch } from "./authorized-fetch.js";
 import { createClientCredentialsClient } from "./client-credentials-client.js";
-import { startTokenServer } from "./test-support/token-server.js";
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {

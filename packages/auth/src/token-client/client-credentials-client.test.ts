@@ -1,5 +1,7 @@
 import { exportPKCS8, generateKeyPair, jwtVerify } from "jose";
 import { afterEach, describe, expect, it } from "vitest";
+import { fakeTime } from "../../test/support/fake-time.js";
+import { startTokenServer, type TokenServer } from "../../test/support/token-server.js";
 import {
   type ClientCredentialsClientOptions,
   createClientCredentialsClient,
@@ -12,8 +14,6 @@ import {
   TokenRequestTimeoutError,
 } from "./errors.js";
 import { memoryStore } from "./memory-store.js";
-import { fakeTime } from "./test-support/fake-time.js";
-import { startTokenServer, type TokenServer } from "./test-support/token-server.js";
 import type { TokenClientEvent, TokenStore } from "./types.js";
 
 const SECRET = "s3cret-value-never-logged";

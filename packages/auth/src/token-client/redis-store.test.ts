@@ -1,13 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { startRedisServer } from "../../test/support/redis-server.js";
+import { startTokenServer, type TokenServer } from "../../test/support/token-server.js";
 import {
   type ClientCredentialsClientOptions,
   createClientCredentialsClient,
 } from "./client-credentials-client.js";
 import { type RedisStoreOptions, redisStore } from "./redis-store.js";
-import { startRedisServer } from "./test-support/redis-server.js";
-import { startTokenServer, type TokenServer } from "./test-support/token-server.js";
 import type { TokenClientEvent } from "./types.js";
 
 const SHARED_REDIS = "redis://127.0.0.1:6379";

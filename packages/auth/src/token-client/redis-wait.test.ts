@@ -5,20 +5,20 @@ import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import {
+  countCommands,
+  isTokenKey,
+  measureWaiters,
+  type WaitMeasurement,
+} from "../../test/support/measure-waiters.js";
+import { monitorRedis } from "../../test/support/redis-monitor.js";
+import { startRedisServer } from "../../test/support/redis-server.js";
+import { startTokenServer, type TokenServer } from "../../test/support/token-server.js";
+import {
   type ClientCredentialsClientOptions,
   createClientCredentialsClient,
 } from "./client-credentials-client.js";
 import { TokenClientClosedError } from "./errors.js";
 import { redisStore } from "./redis-store.js";
-import {
-  countCommands,
-  isTokenKey,
-  measureWaiters,
-  type WaitMeasurement,
-} from "./test-support/measure-waiters.js";
-import { monitorRedis } from "./test-support/redis-monitor.js";
-import { startRedisServer } from "./test-support/redis-server.js";
-import { startTokenServer, type TokenServer } from "./test-support/token-server.js";
 import type { TokenStore } from "./types.js";
 
 /**
@@ -26,7 +26,7 @@ import type { TokenStore } from "./types.js";
  * lifetime), a waiter can only be woken by an announcement.
  */
 const NEVER = 600_000;
-const worker = fileURLToPath(new URL("./test-support/subscriber-worker.ts", import.meta.url));
+const worker = fileURLToPath(new URL("../../test/workers/subscriber-worker.ts", import.meta.url));
 const repoRoot = fileURLToPath(new URL("../../../../", import.meta.url));
 const cleanups: Array<() => Promise<void>> = [];
 
@@ -102,7 +102,7 @@ async function leaveDeadHolder(server: TokenServer, admin: Redis, url: string, p
   return { restore };
 }
 
-// Wake latencies are left to bench-redis-wait.ts: with one fixed endpoint latency, polling looks
+// Wake latencies are left to bench/redis-wait.ts: with one fixed endpoint latency, polling looks
 // as fast or as slow as the point of its schedule that latency happens to fall on.
 const describeRun = ({ wakeMs: _, ...counts }: WaitMeasurement) => JSON.stringify(counts);
 

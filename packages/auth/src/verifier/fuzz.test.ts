@@ -1,8 +1,11 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { b64url, generateTestKey, signToken } from "../../test/support/tokens.js";
+import {
+  createVerifierFixture,
+  type VerifierFixture,
+} from "../../test/support/verifier-fixture.js";
 import { AuthError } from "../errors.js";
-import { createVerifierFixture, type VerifierFixture } from "../test-support/fixture.js";
-import { b64url, generateTestKey, signToken } from "../test-support/tokens.js";
 import type { AccessTokenVerifier } from "./types.js";
 
 const key = generateTestKey("fuzz-key");

@@ -1,14 +1,17 @@
 import { once } from "node:events";
 import { afterEach, describe, expect, it } from "vitest";
-import { InvalidTokenError, KeysUnavailableError } from "../errors.js";
-import { authErrorOf, reasonOf } from "../test-support/expect-auth-error.js";
-import { createVerifierFixture, type VerifierFixture } from "../test-support/fixture.js";
+import { authErrorOf, reasonOf } from "../../test/support/expect-auth-error.js";
 import {
   JWKS_SERVER_PATHS,
   type JwksServer,
   startJwksServer,
-} from "../test-support/jwks-server.js";
-import { b64url, generateTestKey } from "../test-support/tokens.js";
+} from "../../test/support/jwks-server.js";
+import { b64url, generateTestKey } from "../../test/support/tokens.js";
+import {
+  createVerifierFixture,
+  type VerifierFixture,
+} from "../../test/support/verifier-fixture.js";
+import { InvalidTokenError, KeysUnavailableError } from "../errors.js";
 import { createAccessTokenVerifier } from "./create-access-token-verifier.js";
 import type { VerifierEvent } from "./types.js";
 

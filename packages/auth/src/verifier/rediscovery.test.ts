@@ -1,9 +1,12 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { authErrorOf, reasonOf } from "../../test/support/expect-auth-error.js";
+import { JWKS_SERVER_PATHS, type JwksBehaviour } from "../../test/support/jwks-server.js";
+import { b64url, generateTestKey } from "../../test/support/tokens.js";
+import {
+  createVerifierFixture,
+  type VerifierFixture,
+} from "../../test/support/verifier-fixture.js";
 import { type InvalidTokenError, KeysUnavailableError } from "../errors.js";
-import { authErrorOf, reasonOf } from "../test-support/expect-auth-error.js";
-import { createVerifierFixture, type VerifierFixture } from "../test-support/fixture.js";
-import { JWKS_SERVER_PATHS, type JwksBehaviour } from "../test-support/jwks-server.js";
-import { b64url, generateTestKey } from "../test-support/tokens.js";
 import type { AccessTokenVerifierOptions } from "./types.js";
 
 const { jwks: OLD_JWKS, discovery: DISCOVERY } = JWKS_SERVER_PATHS;

@@ -1,9 +1,12 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { authErrorOf, reasonOf } from "../../test/support/expect-auth-error.js";
+import { JWKS_SERVER_PATHS } from "../../test/support/jwks-server.js";
+import { generateTestKey } from "../../test/support/tokens.js";
+import {
+  createVerifierFixture,
+  type VerifierFixture,
+} from "../../test/support/verifier-fixture.js";
 import { KeysUnavailableError } from "../errors.js";
-import { authErrorOf, reasonOf } from "../test-support/expect-auth-error.js";
-import { createVerifierFixture, type VerifierFixture } from "../test-support/fixture.js";
-import { JWKS_SERVER_PATHS } from "../test-support/jwks-server.js";
-import { generateTestKey } from "../test-support/tokens.js";
 import { TokenCache } from "./token-cache.js";
 import type { VerifierEvent } from "./types.js";
 

@@ -1,9 +1,7 @@
 import { createHmac, sign } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { InvalidTokenError } from "../errors.js";
-import { authErrorOf, reasonOf } from "../test-support/expect-auth-error.js";
-import { AUDIENCE, createVerifierFixture, type VerifierFixture } from "../test-support/fixture.js";
-import { type JwksServer, startJwksServer } from "../test-support/jwks-server.js";
+import { authErrorOf, reasonOf } from "../../test/support/expect-auth-error.js";
+import { type JwksServer, startJwksServer } from "../../test/support/jwks-server.js";
 import {
   b64url,
   claimsFor,
@@ -11,7 +9,13 @@ import {
   signBytes,
   signToken,
   type TestKey,
-} from "../test-support/tokens.js";
+} from "../../test/support/tokens.js";
+import {
+  AUDIENCE,
+  createVerifierFixture,
+  type VerifierFixture,
+} from "../../test/support/verifier-fixture.js";
+import { InvalidTokenError } from "../errors.js";
 import { createAccessTokenVerifier } from "./create-access-token-verifier.js";
 
 const rsa = generateTestKey("rsa-1");

@@ -1,4 +1,4 @@
-import { AuthError, InvalidTokenError, type InvalidTokenReason } from "../errors.js";
+import { AuthError, InvalidTokenError, type InvalidTokenReason } from "../../src/errors.js";
 
 /** Awaits `promise`, expecting a rejection with an AuthError; returns it (or fails the test). */
 export async function authErrorOf(promise: Promise<unknown>): Promise<AuthError> {

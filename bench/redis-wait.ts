@@ -1,8 +1,11 @@
 // Compares polling with announcements for callers waiting on another process's token request:
-// `node --import tsx packages/auth/src/token-client/test-support/bench-redis-wait.ts` (needs
-// redis-server). Each round varies the endpoint's latency, so that it falls at a different point
-// of the polling schedule.
-import { measureWaiters, type WaitMeasurement } from "./measure-waiters.js";
+// `node --import tsx bench/redis-wait.ts` (needs redis-server). Each round varies the endpoint's
+// latency, so that it falls at a different point of the polling schedule. It runs the measurement
+// the Redis waiting tests count commands with, on the sources of `@repo/auth`.
+import {
+  measureWaiters,
+  type WaitMeasurement,
+} from "../packages/auth/test/support/measure-waiters.js";
 
 const ROUNDS = Number(process.env.ROUNDS ?? 10);
 const scenario = { processes: 4, clientsEach: 5 };

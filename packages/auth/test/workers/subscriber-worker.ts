@@ -1,7 +1,7 @@
 // A process that makes a Redis store open its subscriber (one wait, woken by a lock release),
 // then closes only the connection it handed the store, never the store: it must still exit.
 import { Redis } from "ioredis";
-import { redisStore } from "../redis-store.js";
+import { redisStore } from "../../src/token-client/redis-store.js";
 
 const { REDIS_URL, PREFIX } = process.env;
 const own = new Redis(REDIS_URL ?? "");

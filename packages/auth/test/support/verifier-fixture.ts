@@ -1,9 +1,9 @@
-import { createAccessTokenVerifier } from "../verifier/create-access-token-verifier.js";
+import { createAccessTokenVerifier } from "../../src/verifier/create-access-token-verifier.js";
 import type {
   AccessTokenVerifier,
   AccessTokenVerifierOptions,
   VerifierEvent,
-} from "../verifier/types.js";
+} from "../../src/verifier/types.js";
 import { type JwksServer, startJwksServer } from "./jwks-server.js";
 import { claimsFor, signToken, type TestKey, type TokenParts } from "./tokens.js";
 

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { createClientCredentialsClient } from "../client-credentials-client.js";
-import { redisStore } from "../redis-store.js";
-import type { TokenStore } from "../types.js";
+import { createClientCredentialsClient } from "../../src/token-client/client-credentials-client.js";
+import { redisStore } from "../../src/token-client/redis-store.js";
+import type { TokenStore } from "../../src/token-client/types.js";
 import { type MonitoredCommand, monitorRedis } from "./redis-monitor.js";
 import { startRedisServer } from "./redis-server.js";
 import { startTokenServer } from "./token-server.js";
