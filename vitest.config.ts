@@ -6,6 +6,7 @@ export default defineConfig({
   test: {
     projects: [
       "packages/*",
+      "tooling/*",
       "apps/*",
       "apps/web/vitest.e2e.config.ts",
       "chaos",

@@ -1,7 +1,7 @@
 // Compares polling with announcements for callers waiting on another process's token request:
-// `node --import tsx bench/redis-wait.ts` (needs redis-server). Each round varies the endpoint's
-// latency, so that it falls at a different point of the polling schedule. It runs the measurement
-// the Redis waiting tests count commands with, on the sources of `@repo/auth`.
+// `node --import tsx --conditions=@repo/source bench/redis-wait.ts` (needs redis-server). Each
+// round varies the endpoint's latency, so that it falls at a different point of the polling
+// schedule. It runs the measurement the Redis waiting tests count commands with, on the sources.
 import {
   measureWaiters,
   type WaitMeasurement,

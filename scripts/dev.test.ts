@@ -2,8 +2,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { resolve } from "node:path";
+import { freePort } from "@repo/test-utils";
 import { afterAll, describe, expect, it, vi } from "vitest";
-import { freePort } from "./test-support/free-port.js";
 
 const root = resolve(import.meta.dirname, "..");
 

@@ -1,8 +1,8 @@
 import { existsSync } from "node:fs";
+import { waitFor } from "@repo/test-utils";
 import { type ChildApp, type ExitStatus, spawnChildApp } from "./child-app.js";
 import { type Sample, scrape } from "./prometheus.js";
 import { repoRoot } from "./repo-root.js";
-import { waitFor } from "./wait-for.js";
 
 /** Key-store tuning of the API, in seconds (the API's `JWKS_*` variables). */
 export interface KeyStoreTuning {

@@ -1,27 +1,29 @@
 import { randomUUID } from "node:crypto";
-import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from "jose";
+import { claimsFor, generateTestKey, signToken } from "@repo/test-utils";
 
 export interface Forger {
   /** A well-formed RS256 token for `audience`/`issuer`, signed by a key the issuer never published. */
-  sign(claims: { issuer: string; audience: string; kid?: string } & JWTPayload): Promise<string>;
+  sign(claims: { issuer: string; audience: string; kid?: string }): Promise<string>;
 }
+
+const LIFETIME_S = 300;
 
 /** Mints tokens an attacker could: correct claims, a key of its own, any `kid`. */
 export async function createForger(): Promise<Forger> {
-  const { privateKey, publicKey } = await generateKeyPair("RS256", { modulusLength: 2048 });
-  // Exported once so the forged header can also carry the key itself (`jwk`), which must be ignored.
-  const jwk = await exportJWK(publicKey);
+  const key = generateTestKey("forger");
   return {
-    async sign({ issuer, audience, kid = randomUUID(), ...claims }) {
+    async sign({ issuer, audience, kid = randomUUID() }) {
+      // Every other token also carries the key itself (`jwk`), which the verifier must ignore.
       const embed = kid.length % 2 === 0;
-      return new SignJWT({ scope: "read:items write:items", ...claims })
-        .setProtectedHeader({ alg: "RS256", typ: "JWT", kid, ...(embed ? { jwk } : {}) })
-        .setIssuer(issuer)
-        .setAudience(audience)
-        .setSubject("attacker@clients")
-        .setIssuedAt()
-        .setExpirationTime("5m")
-        .sign(privateKey);
+      const now = Math.floor(Date.now() / 1000);
+      return signToken(key, {
+        header: { kid, ...(embed ? { jwk: key.publicJwk } : {}) },
+        payload: claimsFor(issuer, audience, now, {
+          sub: "attacker@clients",
+          iat: now,
+          exp: now + LIFETIME_S,
+        }),
+      });
     },
   };
 }

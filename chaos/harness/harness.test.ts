@@ -1,9 +1,7 @@
 import { createServer } from "node:http";
-import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { spawnChildApp } from "./child-app.js";
 import { startFaultProxy } from "./fault-proxy.js";
-import { startPrivateRedis } from "./redis-server.js";
 import { useTeardown } from "./teardown.js";
 
 const defer = useTeardown();
@@ -76,24 +74,6 @@ describe("fault proxy", () => {
     const other = await startUpstream();
     proxy.setTarget(other);
     expect(await outcomeOf(`${proxy.url}/moved`)).toBe("200  upstream /moved");
-  });
-});
-
-describe("private redis", () => {
-  it("stops and comes back empty on the same port", async () => {
-    const redis = await startPrivateRedis();
-    defer(() => redis.stop());
-    expect(redis.port).not.toBe(6379);
-    const client = new Redis(redis.url, { maxRetriesPerRequest: 0, lazyConnect: true });
-    client.on("error", () => {});
-    defer(() => client.disconnect());
-    await client.set("k", "v");
-    await redis.stop();
-    await expect(client.get("k")).rejects.toThrow();
-    await redis.start();
-    const client2 = new Redis(redis.url, { maxRetriesPerRequest: 0 });
-    defer(() => client2.disconnect());
-    expect(await client2.get("k")).toBeNull();
   });
 });
 

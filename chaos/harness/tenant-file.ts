@@ -1,6 +1,6 @@
 import { rename, writeFile } from "node:fs/promises";
+import { waitFor } from "@repo/test-utils";
 import type { ChaosSystem } from "./system.js";
-import { waitFor } from "./wait-for.js";
 
 const RELOADED = /issuer: reloaded the tenant/;
 

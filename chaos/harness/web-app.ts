@@ -1,8 +1,7 @@
 import { existsSync } from "node:fs";
+import { freePort, waitFor } from "@repo/test-utils";
 import { type ChildApp, spawnChildApp } from "./child-app.js";
-import { freePort } from "./free-port.js";
 import { repoRoot } from "./repo-root.js";
-import { waitFor } from "./wait-for.js";
 
 export interface WebAppOptions {
   /** The API's tRPC endpoint (`…/trpc`). */

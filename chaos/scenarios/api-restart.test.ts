@@ -1,6 +1,6 @@
 import { connect } from "node:net";
+import { freePort, waitFor } from "@repo/test-utils";
 import { describe, expect, it } from "vitest";
-import { freePort } from "../harness/free-port.js";
 import { classifyHomePage } from "../harness/html.js";
 import { createHttpClient, trpcCall } from "../harness/http-client.js";
 import { linesWithCredentials } from "../harness/leaks.js";
@@ -9,7 +9,6 @@ import { startSlowRequest } from "../harness/slow-request.js";
 import { startSystem } from "../harness/system.js";
 import { useTeardown } from "../harness/teardown.js";
 import { AUDIENCE, WRITER } from "../harness/tenant.js";
-import { waitFor } from "../harness/wait-for.js";
 import { startWebApp } from "../harness/web-app.js";
 
 const defer = useTeardown();

@@ -1,3 +1,4 @@
+import { waitFor } from "@repo/test-utils";
 import { describe, expect, it } from "vitest";
 import { classifyHomePage } from "../harness/html.js";
 import { createHttpClient, trpcCall } from "../harness/http-client.js";
@@ -6,7 +7,6 @@ import { outcomesBetween, outcomesDoneBetween, startLoad } from "../harness/load
 import { startSystem } from "../harness/system.js";
 import { useTeardown } from "../harness/teardown.js";
 import { AUDIENCE, READER, WRITER } from "../harness/tenant.js";
-import { waitFor } from "../harness/wait-for.js";
 import { startWebApp } from "../harness/web-app.js";
 
 const defer = useTeardown();

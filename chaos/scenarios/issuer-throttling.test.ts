@@ -1,10 +1,10 @@
+import { waitFor } from "@repo/test-utils";
 import { describe, expect, it } from "vitest";
 import { linesWithCredentials } from "../harness/leaks.js";
 import { startLoad } from "../harness/load.js";
 import { startSystem } from "../harness/system.js";
 import { useTeardown } from "../harness/teardown.js";
 import { WRITER } from "../harness/tenant.js";
-import { waitFor } from "../harness/wait-for.js";
 
 const defer = useTeardown();
 

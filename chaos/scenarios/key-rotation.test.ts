@@ -1,3 +1,4 @@
+import { waitFor } from "@repo/test-utils";
 import { decodeProtectedHeader } from "jose";
 import { describe, expect, it } from "vitest";
 import { createHttpClient, trpcCall } from "../harness/http-client.js";
@@ -7,7 +8,6 @@ import { sumSamples } from "../harness/prometheus.js";
 import { rotateSigningKeys } from "../harness/rotate-keys.js";
 import { startSystem } from "../harness/system.js";
 import { useTeardown } from "../harness/teardown.js";
-import { waitFor } from "../harness/wait-for.js";
 
 const defer = useTeardown();
 

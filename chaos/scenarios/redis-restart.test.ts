@@ -1,13 +1,12 @@
+import { startPrivateRedis, waitFor } from "@repo/test-utils";
 import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { classifyHomePage, testIdText } from "../harness/html.js";
 import { linesWithCredentials } from "../harness/leaks.js";
 import { startLoad } from "../harness/load.js";
-import { startPrivateRedis } from "../harness/redis-server.js";
 import { startSystem } from "../harness/system.js";
 import { useTeardown } from "../harness/teardown.js";
 import { AUDIENCE, WRITER } from "../harness/tenant.js";
-import { waitFor } from "../harness/wait-for.js";
 import { startWebApp } from "../harness/web-app.js";
 
 const defer = useTeardown();

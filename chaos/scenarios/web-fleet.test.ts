@@ -1,3 +1,4 @@
+import { startPrivateRedis, waitFor } from "@repo/test-utils";
 import { Redis } from "ioredis";
 import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
@@ -10,13 +11,11 @@ import {
 import { linesWithCredentials } from "../harness/leaks.js";
 import { type CallRecord, startLoad, summarize } from "../harness/load.js";
 import { sumSamples } from "../harness/prometheus.js";
-import { startPrivateRedis } from "../harness/redis-server.js";
 import { rotateSigningKeys } from "../harness/rotate-keys.js";
 import { type ChaosSystem, startSystem } from "../harness/system.js";
 import { useTeardown } from "../harness/teardown.js";
 import { AUDIENCE, chaosTenant, WRITER } from "../harness/tenant.js";
 import { replaceTenant } from "../harness/tenant-file.js";
-import { waitFor } from "../harness/wait-for.js";
 import { startColdWebApp, type WebApp } from "../harness/web-app.js";
 
 const defer = useTeardown();

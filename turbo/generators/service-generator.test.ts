@@ -4,8 +4,8 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
+import { freePort } from "@repo/test-utils";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../../scripts/test-support/free-port.js";
 import { checkAudience, checkServiceName, generateService } from "./service-generator.js";
 
 // Every case works on a copy of the repository's files (tracked and new, not ignored) in a temp

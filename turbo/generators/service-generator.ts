@@ -23,7 +23,10 @@ const TEMPLATE_AUDIENCE = "https://api.example.local";
 const TEMPLATE_PORT = 4000;
 const TEMPLATE_SCOPES = { read: "read:items", write: "write:items" } as const;
 
-/** Vitest project and workspace names already in use, besides the folders in apps/ and packages/. */
+/**
+ * Vitest project and workspace names already in use, besides the folders in apps/ and packages/
+ * (`test-utils` is `tooling/test-utils`).
+ */
 const RESERVED_NAMES = new Set([
   "api",
   "web",
@@ -31,6 +34,7 @@ const RESERVED_NAMES = new Set([
   "auth",
   "bench",
   "chaos",
+  "test-utils",
   "tools",
   "web-e2e",
 ]);

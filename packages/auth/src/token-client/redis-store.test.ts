@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
+import { startPrivateRedis } from "@repo/test-utils";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { startRedisServer } from "../../test/support/redis-server.js";
 import { startTokenServer, type TokenServer } from "../../test/support/token-server.js";
 import {
   type ClientCredentialsClientOptions,
@@ -169,7 +169,7 @@ describe("redisStore", () => {
 
   it("falls back to memory while Redis is down, says so once, and recovers", async () => {
     const prefix = await freshPrefix();
-    const redis = await startRedisServer();
+    const redis = await startPrivateRedis();
     cleanups.push(redis.stop);
     const events: TokenClientEvent[] = [];
     const tokens = client({ url: redis.url, prefix, operationTimeout: 300 }, {}, events);
@@ -183,8 +183,7 @@ describe("redisStore", () => {
     expect(tokens.stats().storeDegraded).toBe(true);
     expect(events.filter((e) => e.type === "store_degraded")).toHaveLength(1);
 
-    const restarted = await startRedisServer(redis.port);
-    cleanups.push(restarted.stop);
+    await redis.start();
     // the client reconnects on its own; each call finds out whether Redis answers again
     await expect
       .poll(
@@ -197,14 +196,14 @@ describe("redisStore", () => {
       .toBe(false);
     expect(events.filter((e) => e.type === "store_recovered")).toHaveLength(1);
     expect(await tokens.getToken({ forceRefresh: true })).toBe("token-4");
-    const probe = new Redis(restarted.url);
+    const probe = new Redis(redis.url);
     expect(await probe.keys(`${prefix}*`)).toHaveLength(1);
     await probe.quit();
   });
 
   it("works from memory when Redis is unreachable from the start", async () => {
     const prefix = await freshPrefix();
-    const redis = await startRedisServer();
+    const redis = await startPrivateRedis();
     await redis.stop();
     const events: TokenClientEvent[] = [];
     const tokens = client({ url: redis.url, prefix, operationTimeout: 300 }, {}, events);

@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
+import { startPrivateRedis } from "@repo/test-utils";
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import {
@@ -11,7 +12,6 @@ import {
   type WaitMeasurement,
 } from "../../test/support/measure-waiters.js";
 import { monitorRedis } from "../../test/support/redis-monitor.js";
-import { startRedisServer } from "../../test/support/redis-server.js";
 import { startTokenServer, type TokenServer } from "../../test/support/token-server.js";
 import {
   type ClientCredentialsClientOptions,
@@ -36,7 +36,7 @@ afterEach(async () => {
 
 /** A Redis server of the test's own, so that every command it counts is the test's. */
 async function privateRedis() {
-  const redis = await startRedisServer();
+  const redis = await startPrivateRedis();
   cleanups.push(redis.stop);
   const monitor = await monitorRedis(redis.url);
   cleanups.push(monitor.stop);

@@ -1,6 +1,6 @@
+import { b64url, generateTestKey, signToken } from "@repo/test-utils";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { b64url, generateTestKey, signToken } from "../../test/support/tokens.js";
 import {
   createVerifierFixture,
   type VerifierFixture,

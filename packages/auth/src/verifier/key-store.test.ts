@@ -1,12 +1,13 @@
 import { once } from "node:events";
-import { afterEach, describe, expect, it } from "vitest";
-import { authErrorOf, reasonOf } from "../../test/support/expect-auth-error.js";
 import {
+  b64url,
+  generateTestKey,
   JWKS_SERVER_PATHS,
   type JwksServer,
   startJwksServer,
-} from "../../test/support/jwks-server.js";
-import { b64url, generateTestKey } from "../../test/support/tokens.js";
+} from "@repo/test-utils";
+import { afterEach, describe, expect, it } from "vitest";
+import { authErrorOf, reasonOf } from "../../test/support/expect-auth-error.js";
 import {
   createVerifierFixture,
   type VerifierFixture,

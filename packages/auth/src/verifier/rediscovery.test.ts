@@ -1,7 +1,6 @@
+import { b64url, generateTestKey, JWKS_SERVER_PATHS, type JwksBehaviour } from "@repo/test-utils";
 import { afterEach, describe, expect, it } from "vitest";
 import { authErrorOf, reasonOf } from "../../test/support/expect-auth-error.js";
-import { JWKS_SERVER_PATHS, type JwksBehaviour } from "../../test/support/jwks-server.js";
-import { b64url, generateTestKey } from "../../test/support/tokens.js";
 import {
   createVerifierFixture,
   type VerifierFixture,

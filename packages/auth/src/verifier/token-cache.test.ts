@@ -1,7 +1,6 @@
+import { generateTestKey, JWKS_SERVER_PATHS } from "@repo/test-utils";
 import { afterEach, describe, expect, it } from "vitest";
 import { authErrorOf, reasonOf } from "../../test/support/expect-auth-error.js";
-import { JWKS_SERVER_PATHS } from "../../test/support/jwks-server.js";
-import { generateTestKey } from "../../test/support/tokens.js";
 import {
   createVerifierFixture,
   type VerifierFixture,

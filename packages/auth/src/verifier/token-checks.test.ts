@@ -1,15 +1,16 @@
 import { createHmac, sign } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { authErrorOf, reasonOf } from "../../test/support/expect-auth-error.js";
-import { type JwksServer, startJwksServer } from "../../test/support/jwks-server.js";
 import {
   b64url,
   claimsFor,
   generateTestKey,
+  type JwksServer,
   signBytes,
   signToken,
+  startJwksServer,
   type TestKey,
-} from "../../test/support/tokens.js";
+} from "@repo/test-utils";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { authErrorOf, reasonOf } from "../../test/support/expect-auth-error.js";
 import {
   AUDIENCE,
   createVerifierFixture,

@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
+import { startPrivateRedis } from "@repo/test-utils";
 import { createClientCredentialsClient } from "../../src/token-client/client-credentials-client.js";
 import { redisStore } from "../../src/token-client/redis-store.js";
 import type { TokenStore } from "../../src/token-client/types.js";
 import { type MonitoredCommand, monitorRedis } from "./redis-monitor.js";
-import { startRedisServer } from "./redis-server.js";
 import { startTokenServer } from "./token-server.js";
 
 export interface WaitScenario {
@@ -36,7 +36,7 @@ export interface WaitMeasurement {
  * endpoint of its own, and reports what the waiting clients cost Redis.
  */
 export async function measureWaiters(scenario: WaitScenario): Promise<WaitMeasurement> {
-  const redis = await startRedisServer();
+  const redis = await startPrivateRedis();
   const monitor = await monitorRedis(redis.url);
   const server = await startTokenServer();
   // The endpoint answers only once every client has tried the lock, so each waiter is really

@@ -1,11 +1,17 @@
+import {
+  claimsFor,
+  type JwksServer,
+  signToken,
+  startJwksServer,
+  type TestKey,
+  type TokenParts,
+} from "@repo/test-utils";
 import { createAccessTokenVerifier } from "../../src/verifier/create-access-token-verifier.js";
 import type {
   AccessTokenVerifier,
   AccessTokenVerifierOptions,
   VerifierEvent,
 } from "../../src/verifier/types.js";
-import { type JwksServer, startJwksServer } from "./jwks-server.js";
-import { claimsFor, signToken, type TestKey, type TokenParts } from "./tokens.js";
 
 export const AUDIENCE = "https://api.example.local";
 

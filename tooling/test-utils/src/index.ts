@@ -1,0 +1,12 @@
+export { claimsFor } from "./access-token-claims.js";
+export { freePort } from "./free-port.js";
+export {
+  JWKS_SERVER_PATHS,
+  type JwksBehaviour,
+  type JwksServer,
+  startJwksServer,
+} from "./jwks-server.js";
+export { type PrivateRedis, type PrivateRedisOptions, startPrivateRedis } from "./private-redis.js";
+export { b64url, signBytes, signToken, type TokenParts } from "./sign-token.js";
+export { generateTestKey, type TestKey, type TestKeySpec } from "./test-key.js";
+export { type WaitOptions, waitFor } from "./wait-for.js";
