@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { withTimeout } from "./with-timeout.js";
+import { settleWithin } from "./settle-within.js";
 
 export interface RedisChangeFeedOptions {
   /** The store's command connection; the subscriber is a duplicate of it. */
@@ -53,7 +53,7 @@ export function redisChangeFeed(options: RedisChangeFeedOptions): RedisChangeFee
         subscriber = undefined;
         options.onLost();
       });
-      await withTimeout(
+      await settleWithin(
         connection.connect().then(() => connection.subscribe(options.channel)),
         options.timeout,
         "redis subscribe",

@@ -3,9 +3,9 @@ import type { Redis } from "ioredis";
 import { changeWaiters } from "./change-waiters.js";
 import { memoryStore } from "./memory-store.js";
 import { redisChangeFeed } from "./redis-change-feed.js";
+import { settleWithin } from "./settle-within.js";
 import { isTokenFailure } from "./token-failure.js";
 import type { StoreLock, TokenClientEvent, TokenSet, TokenStore } from "./types.js";
-import { withTimeout } from "./with-timeout.js";
 
 export interface RedisStoreOptions {
   /** `redis://…` URL; the store creates, connects and closes its own client. */
@@ -101,7 +101,7 @@ export function redisStore(options: RedisStoreOptions): TokenStore {
     try {
       const redis = await connect();
       if (redis.status !== "ready") throw new Error(`redis connection is ${redis.status}`);
-      const result = await withTimeout(op(redis), timeout, "redis command");
+      const result = await settleWithin(op(redis), timeout, "redis command");
       if (degraded) {
         degraded = false;
         emit({ type: "store_recovered", store: "redis" });
@@ -145,11 +145,11 @@ export function redisStore(options: RedisStoreOptions): TokenStore {
   const redisLock = (redis: Redis, k: string, lockKey: string, owner: string): StoreLock => ({
     async extend(ttl) {
       const extending = redis.eval(EXTEND, 1, lockKey, owner, Math.ceil(ttl));
-      await withTimeout(extending, timeout, "redis command").catch(() => {});
+      await settleWithin(extending, timeout, "redis command").catch(() => {});
     },
     async release() {
       const releasing = redis.eval(RELEASE, 1, lockKey, owner, channel, k);
-      await withTimeout(releasing, timeout, "redis command").catch(() => {});
+      await settleWithin(releasing, timeout, "redis command").catch(() => {});
     },
   });
 
