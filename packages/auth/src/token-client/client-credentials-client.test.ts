@@ -2,10 +2,8 @@ import { exportPKCS8, generateKeyPair, jwtVerify } from "jose";
 import { afterEach, describe, expect, it } from "vitest";
 import { fakeTime } from "../../test/support/fake-time.js";
 import { startTokenServer, type TokenServer } from "../../test/support/token-server.js";
-import {
-  type ClientCredentialsClientOptions,
-  createClientCredentialsClient,
-} from "./client-credentials-client.js";
+import { createClientCredentialsClient } from "./client-credentials-client.js";
+import type { ClientCredentialsClientOptions } from "./client-options.js";
 import {
   InvalidTokenResponseError,
   TokenClientClosedError,

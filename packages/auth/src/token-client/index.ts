@@ -4,9 +4,9 @@ export {
 } from "./authorized-fetch.js";
 export {
   type ClientCredentialsClient,
-  type ClientCredentialsClientOptions,
   createClientCredentialsClient,
 } from "./client-credentials-client.js";
+export type { ClientCredentialsClientOptions } from "./client-options.js";
 export {
   InvalidTokenResponseError,
   TokenClientClosedError,

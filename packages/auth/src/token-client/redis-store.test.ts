@@ -3,10 +3,8 @@ import { startPrivateRedis } from "@repo/test-utils";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startTokenServer, type TokenServer } from "../../test/support/token-server.js";
-import {
-  type ClientCredentialsClientOptions,
-  createClientCredentialsClient,
-} from "./client-credentials-client.js";
+import { createClientCredentialsClient } from "./client-credentials-client.js";
+import type { ClientCredentialsClientOptions } from "./client-options.js";
 import { type RedisStoreOptions, redisStore } from "./redis-store.js";
 import type { TokenClientEvent } from "./types.js";
 

@@ -13,10 +13,8 @@ import {
 } from "../../test/support/measure-waiters.js";
 import { monitorRedis } from "../../test/support/redis-monitor.js";
 import { startTokenServer, type TokenServer } from "../../test/support/token-server.js";
-import {
-  type ClientCredentialsClientOptions,
-  createClientCredentialsClient,
-} from "./client-credentials-client.js";
+import { createClientCredentialsClient } from "./client-credentials-client.js";
+import type { ClientCredentialsClientOptions } from "./client-options.js";
 import { TokenClientClosedError } from "./errors.js";
 import { redisStore } from "./redis-store.js";
 import type { TokenStore } from "./types.js";
