@@ -1,11 +1,13 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import { changeWaiters } from "./change-waiters.js";
 import { memoryStore } from "./memory-store.js";
 import { redisChangeFeed } from "./redis-change-feed.js";
+import { REDIS_SCRIPTS } from "./redis-scripts.js";
 import { settleWithin } from "./settle-within.js";
 import { isTokenFailure } from "./token-failure.js";
-import type { StoreLock, TokenClientEvent, TokenSet, TokenStore } from "./types.js";
+import { tokenSealer } from "./token-sealer.js";
+import type { StoreLock, TokenClientEvent, TokenStore } from "./types.js";
 
 export interface RedisStoreOptions {
   /** `redis://…` URL; the store creates, connects and closes its own client. */
@@ -28,15 +30,6 @@ export interface RedisStoreOptions {
    */
   recheckInterval?: number | undefined;
 }
-
-// Writes and lock releases announce the cache key (a hash, nothing secret) in the same script, so
-// no change lands in Redis unannounced, and a release is announced only by its owner.
-// The announcement is best effort (`pcall`): a user without PUBLISH rights (Redis ACLs) must
-// still store tokens; waiters then find them on their recheck timer.
-const SET_AND_ANNOUNCE = `redis.call("set", KEYS[1], ARGV[1], "PX", ARGV[2]) redis.pcall("publish", ARGV[3], ARGV[4]) return 1`;
-const RELEASE = `if redis.call("get", KEYS[1]) == ARGV[1] then redis.call("del", KEYS[1]) redis.pcall("publish", ARGV[2], ARGV[3]) return 1 end return 0`;
-const EXTEND = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("pexpire", KEYS[1], ARGV[2]) end return 0`;
-const DELETE_IF = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) end return 0`;
 
 /**
  * Shares tokens and refresh locks between processes through Redis (ioredis, loaded only when this
@@ -65,8 +58,7 @@ export function redisStore(options: RedisStoreOptions): TokenStore {
   const timeout = options.operationTimeout ?? 1_000;
   const recheckInterval = options.recheckInterval ?? 1_000;
   if (!(recheckInterval > 0)) throw new TypeError("recheckInterval must be positive");
-  const key =
-    options.encryptionKey === undefined ? undefined : encryptionKey(options.encryptionKey);
+  const sealer = tokenSealer(options.encryptionKey);
   const fallback = memoryStore();
   const listeners: Array<(event: TokenClientEvent) => void> = [];
   let client: Promise<Redis> | undefined;
@@ -116,21 +108,6 @@ export function redisStore(options: RedisStoreOptions): TokenStore {
     }
   };
 
-  const seal = (redisKey: string, tokenSet: TokenSet): string => {
-    const plain = JSON.stringify(tokenSet);
-    return key ? encrypt(key, redisKey, plain) : plain;
-  };
-
-  const open = (redisKey: string, raw: string | null): TokenSet | undefined => {
-    if (raw === null) return undefined;
-    try {
-      const value: unknown = JSON.parse(key ? decrypt(key, redisKey, raw) : raw);
-      return isTokenSet(value) ? value : undefined;
-    } catch {
-      return undefined;
-    }
-  };
-
   /** Stores `value` for `ms` (an integer) and tells waiters for `k` to look. */
   const setAndAnnounce = async (
     redis: Redis,
@@ -139,16 +116,16 @@ export function redisStore(options: RedisStoreOptions): TokenStore {
     value: string,
     ms: number,
   ) => {
-    await redis.eval(SET_AND_ANNOUNCE, 1, redisKey, value, ms, channel, k);
+    await redis.eval(REDIS_SCRIPTS.setAndAnnounce, 1, redisKey, value, ms, channel, k);
   };
 
   const redisLock = (redis: Redis, k: string, lockKey: string, owner: string): StoreLock => ({
     async extend(ttl) {
-      const extending = redis.eval(EXTEND, 1, lockKey, owner, Math.ceil(ttl));
+      const extending = redis.eval(REDIS_SCRIPTS.extend, 1, lockKey, owner, Math.ceil(ttl));
       await settleWithin(extending, timeout, "redis command").catch(() => {});
     },
     async release() {
-      const releasing = redis.eval(RELEASE, 1, lockKey, owner, channel, k);
+      const releasing = redis.eval(REDIS_SCRIPTS.release, 1, lockKey, owner, channel, k);
       await settleWithin(releasing, timeout, "redis command").catch(() => {});
     },
   });
@@ -164,7 +141,7 @@ export function redisStore(options: RedisStoreOptions): TokenStore {
     get(k) {
       const redisKey = prefix + k;
       return run(
-        async (redis) => open(redisKey, await redis.get(redisKey)),
+        async (redis) => sealer.open(redisKey, await redis.get(redisKey)),
         () => fallback.get(k),
       );
     },
@@ -173,7 +150,13 @@ export function redisStore(options: RedisStoreOptions): TokenStore {
       return run(
         async (redis) => {
           if (ttl >= 1)
-            await setAndAnnounce(redis, k, redisKey, seal(redisKey, tokenSet), Math.floor(ttl));
+            await setAndAnnounce(
+              redis,
+              k,
+              redisKey,
+              sealer.seal(redisKey, tokenSet),
+              Math.floor(ttl),
+            );
         },
         () => fallback.set(k, tokenSet, ttl),
       );
@@ -188,8 +171,8 @@ export function redisStore(options: RedisStoreOptions): TokenStore {
             return;
           }
           const raw = await redis.get(redisKey);
-          if (open(redisKey, raw)?.accessToken === accessToken) {
-            await redis.eval(DELETE_IF, 1, redisKey, raw ?? "");
+          if (sealer.open(redisKey, raw)?.accessToken === accessToken) {
+            await redis.eval(REDIS_SCRIPTS.deleteIf, 1, redisKey, raw ?? "");
           }
         },
         () => fallback.delete(k, accessToken),
@@ -296,46 +279,10 @@ function readyOrTimeout(redis: Redis, ms: number): Promise<void> {
   });
 }
 
-function encryptionKey(value: string | Uint8Array): Buffer {
-  if (typeof value === "string") return createHash("sha256").update(value).digest();
-  if (value.byteLength !== 32) throw new TypeError("encryptionKey must be 32 bytes");
-  return Buffer.from(value);
-}
-
-// The Redis key is bound as associated data, so a sealed value cannot be moved to another key.
-function encrypt(key: Buffer, redisKey: string, plain: string): string {
-  const iv = randomBytes(12);
-  const cipher = createCipheriv("aes-256-gcm", key, iv).setAAD(Buffer.from(redisKey));
-  const sealed = Buffer.concat([cipher.update(plain, "utf8"), cipher.final()]);
-  return `v1.${Buffer.concat([iv, cipher.getAuthTag(), sealed]).toString("base64url")}`;
-}
-
-function decrypt(key: Buffer, redisKey: string, value: string): string {
-  if (!value.startsWith("v1.")) throw new Error("not sealed");
-  const bytes = Buffer.from(value.slice(3), "base64url");
-  const decipher = createDecipheriv("aes-256-gcm", key, bytes.subarray(0, 12));
-  decipher.setAAD(Buffer.from(redisKey)).setAuthTag(bytes.subarray(12, 28));
-  return Buffer.concat([decipher.update(bytes.subarray(28)), decipher.final()]).toString("utf8");
-}
-
 function parseJson(raw: string | null): unknown {
   try {
     return raw === null ? undefined : JSON.parse(raw);
   } catch {
     return undefined;
   }
-}
-
-function isTokenSet(value: unknown): value is TokenSet {
-  const v = value as Partial<TokenSet> | null;
-  return (
-    typeof v === "object" &&
-    v !== null &&
-    typeof v.accessToken === "string" &&
-    v.accessToken.length > 0 &&
-    v.tokenType === "Bearer" &&
-    typeof v.expiresAt === "number" &&
-    typeof v.issuedAt === "number" &&
-    (v.scope === undefined || typeof v.scope === "string")
-  );
 }
