@@ -8,7 +8,8 @@ import { fileURLToPath } from "node:url";
 import { startChild } from "./lib/child.mjs";
 import { machine, packageVersions } from "./lib/environment.mjs";
 import { only, quick } from "./lib/options.mjs";
-import { evaluateTargets, renderResults } from "./lib/report.mjs";
+import { renderResults } from "./lib/report.mjs";
+import { evaluateTargets } from "./lib/targets.mjs";
 
 const SECTIONS = ["verify", "jwks", "tokens", "memory", "http"];
 

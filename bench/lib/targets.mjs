@@ -1,0 +1,186 @@
+/**
+ * The benchmark targets, as data: what each one is, its goal (and the number in it, `bound`), and
+ * how the sections' results decide it. `measure(results, bound)` returns the measured value, whether
+ * the goal was met and by how much it was missed, or undefined when the measurement did not run.
+ */
+import { count, fixed } from "./markdown.mjs";
+
+/** The row `id` of a section's measurements, if it ran. */
+export const rowOf = (rows, id) => rows?.find((entry) => entry.id === id);
+
+const postsOnce = (run) =>
+  run && {
+    value: `${run.posts} POST(s), ${run.distinct} distinct token(s)`,
+    met: run.posts === 1,
+    miss: `${run.posts - 1} extra POST(s)`,
+  };
+
+const httpRatio =
+  (id) =>
+  ({ http }, bound) => {
+    const entry = rowOf(http?.rows, id);
+    return (
+      entry && {
+        value: `${fixed(entry.ratio.median)}× public`,
+        met: entry.ratio.median >= bound,
+        miss: `${fixed((1 - entry.ratio.median / bound) * 100, 0)}% under`,
+      }
+    );
+  };
+
+export const TARGETS = [
+  {
+    id: "verify-uncached",
+    name: "Verifier, uncached",
+    goal: "≤ 1.35× the `crypto.verify` floor",
+    bound: 1.35,
+    measure: ({ verify }, bound) => {
+      const uncached = rowOf(verify?.rows, "ours-uncached");
+      const jose = rowOf(verify?.rows, "jose");
+      return (
+        uncached && {
+          value: `${fixed(uncached.ratio.median)}× floor (${fixed(uncached.micros.median, 1)} µs; \`jose.jwtVerify\`: ${fixed(jose.micros.median, 1)} µs)`,
+          met: uncached.ratio.median <= bound,
+          miss: `${fixed((uncached.ratio.median / bound - 1) * 100, 0)}% over`,
+        }
+      );
+    },
+  },
+  {
+    id: "verify-cached",
+    name: "Verifier, cache hit",
+    goal: "< 2 µs, with one entry and with the cache full",
+    bound: 2,
+    measure: ({ verify }, bound) => {
+      const cached = rowOf(verify?.rows, "ours-cached");
+      const full = rowOf(verify?.rows, "ours-cached-full");
+      if (!cached || !full) return undefined;
+      const slowest = Math.max(cached.micros.median, full.micros.median);
+      return {
+        value: `${fixed(cached.micros.median, 2)} µs with one entry, ${fixed(full.micros.median, 2)} µs full`,
+        met: slowest < bound,
+        miss: `${fixed(slowest - bound, 2)} µs over`,
+      };
+    },
+  },
+  {
+    id: "http-cached",
+    name: "HTTP protected, cache hit",
+    goal: "≥ 0.95× public",
+    bound: 0.95,
+    measure: httpRatio("cached"),
+  },
+  {
+    id: "http-uncached",
+    name: "HTTP protected, new token per request",
+    goal: "≥ 0.85× public",
+    bound: 0.85,
+    measure: httpRatio("uncached"),
+  },
+  {
+    id: "http-peer",
+    name: "HTTP protected vs Express + Auth0 peer",
+    goal: "ahead (> 1× the peer's req/s), with and without cache",
+    measure: ({ http }) => {
+      const [cached, uncached] = ["cached", "uncached"].map((id) => rowOf(http?.rows, id));
+      return (
+        cached &&
+        uncached && {
+          value: `${fixed(cached.vsExpress.median)}× (cache hit), ${fixed(uncached.vsExpress.median)}× (new token per request)`,
+          met: cached.vsExpress.median > 1 && uncached.vsExpress.median > 1,
+          miss: "behind the peer",
+        }
+      );
+    },
+  },
+  {
+    id: "tokens-concurrent",
+    name: "1 000 concurrent `getToken()`",
+    goal: "1 POST",
+    measure: ({ tokens }) => postsOnce(tokens?.concurrent),
+  },
+  {
+    id: "tokens-redis",
+    name: ({ tokens }) =>
+      `${tokens?.redis?.processes ?? 4} processes × ${tokens?.redis?.callsPerProcess ?? 250} calls, \`redisStore\``,
+    goal: "1 POST",
+    measure: ({ tokens }) => postsOnce(tokens?.redis),
+  },
+  {
+    id: "tokens-simulated",
+    name: ({ tokens }) =>
+      `${tokens?.simulated ? tokens.simulated.simulatedS / 60 : 10} min simulated, ${tokens?.simulated?.lifetimeS ?? 60} s tokens`,
+    goal: "one POST per token lifetime, no expired token served",
+    measure: ({ tokens }) => {
+      const run = tokens?.simulated;
+      return (
+        run && {
+          value: `${run.posts} POSTs for ${run.lifetimes} lifetimes; renewals every ${run.shortestRenewalS}–${run.longestRenewalS} s; ${run.expiredServed} expired token(s) served; ${run.waited} call(s) waited`,
+          met:
+            run.expiredServed === 0 &&
+            run.waited === 1 &&
+            run.shortestRenewalS >= run.lifetimeS / 2,
+          miss: "renewed too early, made callers wait or served an expired token",
+        }
+      );
+    },
+  },
+  {
+    id: "jwks-flood",
+    name: ({ jwks }) =>
+      `${count(jwks?.flood?.requests ?? 10_000)} unknown-kid tokens in one cooldown`,
+    goal: "1 JWKS fetch, every token 401",
+    measure: ({ jwks }) => {
+      const flood = jwks?.flood;
+      return (
+        flood && {
+          value: `${flood.fetches} fetch(es); answers ${answers(flood.statuses)}`,
+          met: flood.fetches === 1 && flood.statuses["401"] === flood.requests,
+          miss: `${flood.fetches} fetches`,
+        }
+      );
+    },
+  },
+  {
+    id: "jwks-cold",
+    name: ({ jwks }) => `${jwks?.coldStart?.requests ?? 100} simultaneous cold-start requests`,
+    goal: "1 JWKS fetch, every token accepted",
+    measure: ({ jwks }) => {
+      const cold = jwks?.coldStart;
+      return (
+        cold && {
+          value: `${cold.fetches} fetch(es), ${cold.accepted} accepted`,
+          met: cold.fetches === 1 && cold.accepted === cold.requests,
+          miss: `${cold.fetches} fetches`,
+        }
+      );
+    },
+  },
+];
+
+/** "10 000× 401, 3× 503" */
+export const answers = (statuses) =>
+  Object.entries(statuses)
+    .map(([status, n]) => `${count(n)}× ${status}`)
+    .join(", ");
+
+/**
+ * Every target with the measured value and whether it was met; `met` is undefined for a target
+ * whose measurement did not run.
+ */
+export function evaluateTargets(results) {
+  return TARGETS.map(({ id, name, goal, bound, measure }) => {
+    const measured = measure(results, bound);
+    return {
+      id,
+      name: typeof name === "function" ? name(results) : name,
+      goal,
+      value: measured?.value ?? "not measured",
+      met: measured?.met,
+      miss: measured?.miss,
+    };
+  });
+}
+
+/** The bound of a target with one (a ratio or a time), by id. */
+export const boundOf = (id) => TARGETS.find((target) => target.id === id)?.bound;
