@@ -76,7 +76,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): TokenStore {
     waitForChange(key, signal) {
       const waiter = waiters.add(key, signal);
       const held = locks.get(key);
-      waiter.wakeAfter(held ? held.until - now() : 0);
+      // One millisecond past the expiry: a timer may fire within the millisecond `Date.now()`
+      // still reports as the last one of the lock, and the woken waiter would find it held.
+      waiter.wakeAfter(held ? held.until - now() + 1 : 0);
       return waiter.woken;
     },
     async close() {
