@@ -7,7 +7,7 @@ const toMs = (seconds: number | undefined) => (seconds === undefined ? undefined
 
 /**
  * Builds the process's one verifier from the configuration, reporting its events to the metrics
- * and its key-store troubles to the log.
+ * and its key-store troubles to the log (keys of the JWKS it refused included).
  */
 export function createApiVerifier(
   config: ApiConfig,
@@ -44,6 +44,8 @@ export function createApiVerifier(
           { state: event.state, previous: event.previous },
           "verification keys changed state",
         );
+      } else if (event.type === "jwk_rejected") {
+        logger.warn({ kid: event.kid, reason: event.reason }, "jwks key rejected");
       }
     },
   });

@@ -154,6 +154,7 @@ export function createKeyStore(
         await fetchJson(url, fetchOptions),
         options.algorithms,
         keys,
+        (kid, reason) => emit({ type: "jwk_rejected", kid, reason }),
       );
       return { next, durationMs: performance.now() - started };
     } catch (error) {

@@ -168,6 +168,21 @@ export type JwksFailureReason =
   /** Re-discovery named another `issuer` than the first discovery; its metadata was not used. */
   | "issuer_changed";
 
+/** Why a key of the JWKS was dropped (`jwk_rejected` events); stable values. */
+export type JwkRejectionReason =
+  /** Private or symmetric key material (`d`, `p`, `q`, `k`, `kty: "oct"`, …). */
+  | "private_key"
+  /** A member missing, not a string or not canonical base64url; a `kid` or `alg` not a string. */
+  | "malformed"
+  /** `kty`, `crv` and `alg` do not fit together (`ES256` on a P-384 key, `RS256` on an EC key). */
+  | "inconsistent"
+  /** RSA modulus even or under 2048 bits. */
+  | "rsa_modulus"
+  /** RSA public exponent below 3, even, or not below the modulus (RFC 8017 §3.1). */
+  | "rsa_exponent"
+  /** EC point off its curve or of the wrong size; EdDSA point of small order or non-canonical. */
+  | "invalid_point";
+
 /** Events emitted through `onEvent`. */
 export type VerifierEvent =
   | {
@@ -189,6 +204,13 @@ export type VerifierEvent =
       /** HTTP status when `reason` is `status` or `redirect`. */
       status?: number;
       durationMs: number;
+    }
+  | {
+      /** A key of the JWKS was dropped; the rest of the set is used. Never carries key material. */
+      type: "jwk_rejected";
+      /** The key's `kid` (at most its first 100 characters), if it has a string one. */
+      kid: string | undefined;
+      reason: JwkRejectionReason;
     }
   | { type: "keys_state_changed"; state: KeyStoreState; previous: KeyStoreState }
   | { type: "token_verified"; cached: boolean }
