@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { AUDIENCE, createSigner, m2mClaims } from "./fixtures/signer.js";
 import { callTrpc, startTestApi } from "./fixtures/test-api.js";
 
+const ATTACKER = "https://attacker.example/";
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
   while (cleanup.length > 0) await cleanup.pop()?.();
@@ -41,6 +42,28 @@ async function startApi(issuerBaseURL: string) {
 }
 
 describe("what the authorization server publishes is checked before it is trusted", () => {
+  it("metadata naming another issuer: 503 with Retry-After for tokens of either issuer, /readyz 503, and an error line", async () => {
+    const signer = await createSigner();
+    const base = await startMetadataServer([signer.publicJwk], ATTACKER);
+    const { api, logs } = await startApi(base);
+
+    for (const iss of [base, ATTACKER]) {
+      const authorization = `Bearer ${await signer.sign(m2mClaims(iss))}`;
+      const answer = await callTrpc(api, "whoami", { authorization });
+      expect(answer.status).toBe(503);
+      expect(answer.headers.get("retry-after")).toMatch(/^\d+$/);
+    }
+    expect((await fetch(`${api.url}/readyz`)).status).toBe(503);
+    expect(logs.records()).toContainEqual(
+      expect.objectContaining({
+        level: 50,
+        msg: "discovery metadata names another issuer; its keys are not used",
+        expected: base,
+        found: ATTACKER,
+      }),
+    );
+  });
+
   it("a key with a forgeable exponent is dropped with a warning line that carries no key material, and the good key serves", async () => {
     const signer = await createSigner();
     const weak = { ...signer.publicJwk, kid: "weak", e: "AQ" };

@@ -8,6 +8,7 @@ export {
   createClientCredentialsClient,
 } from "./client-credentials-client.js";
 export {
+  DiscoveryIssuerMismatchError,
   InvalidTokenResponseError,
   TokenClientClosedError,
   TokenClientError,
