@@ -56,6 +56,18 @@ function rawToken(header: unknown, payload: unknown, signature = "c2ln"): string
   return `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(payload))}.${signature}`;
 }
 
+/** A token whose header and payload are exactly these bytes (or base64url text), signed by `rsa`. */
+function signedBytes(header: Buffer | string, payload: Buffer | string): string {
+  const encode = (part: Buffer | string) =>
+    typeof part === "string" ? part : part.toString("base64url");
+  const input = `${encode(header)}.${encode(payload)}`;
+  return `${input}.${signBytes("RS256", rsa.privateKey, input).toString("base64url")}`;
+}
+
+const RSA_HEADER = Buffer.from(JSON.stringify({ alg: "RS256", typ: "JWT", kid: "rsa-1" }));
+const claimsJson = (extra: Record<string, unknown> = {}) =>
+  JSON.stringify(claimsFor(fx.server.issuer, AUDIENCE, fx.clock.seconds(), extra));
+
 describe("valid tokens", () => {
   it.each([
     ["RS256", rsa],
@@ -477,6 +489,51 @@ describe("claims", () => {
   ])("refuses %s of the wrong type (%j)", async (claim, value) => {
     const error = await authErrorOf(verifierFor().verify(token(rsa, {}, { [claim]: value })));
     expect(error).toMatchObject({ reason: "claim_type", claim });
+  });
+
+  it.each([
+    ["exp", 1e13], // past the JS Date range: whoami's expiry would not render
+    ["exp", 253_402_300_800], // 10000-01-01
+    ["exp", Number.MAX_SAFE_INTEGER],
+    ["iat", -1],
+    ["nbf", -1e-9],
+    ["iat", 1e300],
+  ])("refuses %s out of the NumericDate range 0 … 253402300799 (%d)", async (claim, value) => {
+    const error = await authErrorOf(verifierFor().verify(token(rsa, {}, { [claim]: value })));
+    expect(error).toMatchObject({ reason: "claim_range", claim, status: 401 });
+  });
+
+  it("refuses a NumericDate that JSON reads as Infinity", async () => {
+    const json = claimsJson().replace(/"exp":\d+/, '"exp":1e400');
+    const error = await authErrorOf(
+      verifierFor().verify(signedBytes(RSA_HEADER, Buffer.from(json))),
+    );
+    expect(error).toMatchObject({ reason: "claim_range", claim: "exp" });
+  });
+
+  it("accepts the last second of year 9999 and non-integer NumericDates (RFC 7519 §2)", async () => {
+    const verifier = verifierFor();
+    const now = fx.clock.seconds();
+    const last = await verifier.verify(token(rsa, {}, { exp: 253_402_300_799 }));
+    expect(new Date(last.exp * 1000).toISOString()).toBe("9999-12-31T23:59:59.000Z");
+    await expect(
+      verifier.verify(token(rsa, {}, { exp: now + 0.5, iat: now - 0.25, nbf: now - 0.25 })),
+    ).resolves.toBeDefined();
+    await expect(verifier.verify(token(rsa, {}, { iat: 0, nbf: 0 }))).resolves.toBeDefined();
+  });
+
+  it("refuses an exp that is not after iat or nbf: such a token was never valid", async () => {
+    const verifier = verifierFor();
+    const now = fx.clock.seconds();
+    for (const claims of [
+      { iat: now, exp: now },
+      { iat: now - 2, exp: now - 3 },
+      { nbf: now, exp: now },
+      { iat: now - 10, nbf: now + 1, exp: now + 1 },
+    ]) {
+      const error = await authErrorOf(verifier.verify(token(rsa, {}, claims)));
+      expect(error).toMatchObject({ reason: "claim_range", claim: "exp" });
+    }
   });
 
   it("checks exp, nbf and iat at and around the clock tolerance", async () => {
