@@ -37,7 +37,7 @@ export type InvalidTokenReason =
   | "malformed"
   /** `alg` missing, `none`, or outside the allow-list. */
   | "algorithm"
-  /** Header features this verifier refuses (`crit`, `b64: false`). */
+  /** Header features this verifier refuses (`crit`, `b64: false`, `cty`: no nested JWTs). */
   | "header"
   /** `typ` is not `at+jwt` in strict mode, or not a JWT type. */
   | "type"

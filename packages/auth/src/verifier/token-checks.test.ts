@@ -68,6 +68,15 @@ const RSA_HEADER = Buffer.from(JSON.stringify({ alg: "RS256", typ: "JWT", kid: "
 const claimsJson = (extra: Record<string, unknown> = {}) =>
   JSON.stringify(claimsFor(fx.server.issuer, AUDIENCE, fx.clock.seconds(), extra));
 
+/** `text` (base64url) with the unused low bits of its last character set: same bytes, new text. */
+function withTrailingBits(text: string): string {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  const last = alphabet.indexOf(text.slice(-1));
+  const unused = text.length % 4 === 2 ? 0x0f : 0x03;
+  if (text.length % 4 < 2) throw new Error("no unused bits in this length");
+  return `${text.slice(0, -1)}${alphabet[last | unused]}`;
+}
+
 describe("valid tokens", () => {
   it.each([
     ["RS256", rsa],
@@ -320,7 +329,8 @@ describe("structure", () => {
     const tampered = `${h}.${b64url(claimsFor(fx.server.issuer, AUDIENCE, fx.clock.seconds(), { scope: "admin" }))}.${s}`;
     expect(await reasonOf(verifier.verify(tampered))).toBe("signature");
     const [h2, p2, s2] = good().split(".");
-    expect(await reasonOf(verifier.verify(`${h2}.${p2}.${(s2 as string).slice(0, -4)}`))).toBe(
+    // Cut to a multiple of 4 characters: still canonical base64url, only the bytes are missing.
+    expect(await reasonOf(verifier.verify(`${h2}.${p2}.${(s2 as string).slice(0, 340)}`))).toBe(
       "signature",
     );
     expect(await reasonOf(verifier.verify(`${h2}.${p2}.AAAA`))).toBe("signature");
@@ -393,6 +403,93 @@ describe("structure", () => {
       { b64: false },
     ]) {
       expect(await reasonOf(verifier.verify(token(rsa, header)))).toBe("header");
+    }
+  });
+
+  it("refuses any cty: nested JWTs are not supported, and a plain payload is no nested JWT", async () => {
+    const verifier = verifierFor();
+    for (const cty of ["JWT", "jwt", "application/json", "", 1]) {
+      expect(await reasonOf(verifier.verify(token(rsa, { cty })))).toBe("header");
+    }
+  });
+
+  it("refuses a signed header or payload that is not UTF-8 (RFC 7519 §7.2, RFC 8259 §8.1)", async () => {
+    const verifier = verifierFor();
+    const payload = (bytes: number[]) => {
+      const [before, after] = claimsJson({ sub: "\u0000" }).split("\\u0000");
+      return Buffer.concat([
+        Buffer.from(before ?? ""),
+        Buffer.from(bytes),
+        Buffer.from(after ?? ""),
+      ]);
+    };
+    const invalid = [
+      [0xff],
+      [0x80], // a continuation byte alone
+      [0xc0, 0xaf], // overlong "/"
+      [0xe2, 0x82], // truncated sequence
+      [0xed, 0xa0, 0x80], // an encoded surrogate
+      [0xf4, 0x90, 0x80, 0x80], // past U+10FFFF
+    ];
+    for (const bytes of invalid) {
+      expect(await reasonOf(verifier.verify(signedBytes(RSA_HEADER, payload(bytes))))).toBe(
+        "malformed",
+      );
+    }
+    const header = Buffer.concat([
+      RSA_HEADER.subarray(0, -1),
+      Buffer.from(',"x":"\xff"}', "latin1"),
+    ]);
+    expect(await reasonOf(verifier.verify(signedBytes(header, Buffer.from(claimsJson()))))).toBe(
+      "malformed",
+    );
+    const bom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(claimsJson())]);
+    expect(await reasonOf(verifier.verify(signedBytes(RSA_HEADER, bom)))).toBe("malformed");
+    await expect(
+      verifier.verify(signedBytes(RSA_HEADER, payload([0xc3, 0xa9, 0xf0, 0x9f, 0x94, 0x91]))),
+    ).resolves.toMatchObject({ sub: "é🔑" });
+  });
+
+  it("uses the lexically last of repeated member names, as JSON.parse and jose do (RFC 7515 §5.2, RFC 7519 §4)", async () => {
+    const verifier = verifierFor();
+    const repeated = (json: string, member: string, first: unknown) =>
+      `{${JSON.stringify(member)}:${JSON.stringify(first)},${json.slice(1)}`;
+    const claims = await verifier.verify(
+      signedBytes(RSA_HEADER, Buffer.from(repeated(claimsJson(), "sub", "first"))),
+    );
+    expect(claims.sub).toBe("client-1@clients");
+    const expiredLast = repeated(claimsJson({ exp: 1 }), "exp", fx.clock.seconds() + 60);
+    expect(await reasonOf(verifier.verify(signedBytes(RSA_HEADER, Buffer.from(expiredLast))))).toBe(
+      "expired",
+    );
+    const header = RSA_HEADER.toString();
+    const noneFirst = Buffer.from(repeated(header, "alg", "none"));
+    await expect(
+      verifier.verify(signedBytes(noneFirst, Buffer.from(claimsJson()))),
+    ).resolves.toBeDefined();
+    const noneLast = Buffer.from(`${header.slice(0, -1)},"alg":"none"}`);
+    expect(await reasonOf(verifier.verify(signedBytes(noneLast, Buffer.from(claimsJson()))))).toBe(
+      "algorithm",
+    );
+  });
+
+  it("refuses base64url with bits set past the encoded bytes: one value has one encoding", async () => {
+    const verifier = verifierFor();
+    // An RS256 signature is 256 bytes: 342 characters, the last carrying 4 unused bits.
+    const [h, p, s] = token(rsa).split(".") as [string, string, string];
+    expect(s.length % 4).toBe(2);
+    expect(await reasonOf(verifier.verify(`${h}.${p}.${withTrailingBits(s)}`))).toBe("malformed");
+    // Header and payload re-encoded that way and then signed: the signature matches the text.
+    const header = b64url(RSA_HEADER);
+    const paddings = ["", "x", "xx"].map((pad) => b64url(claimsJson({ pad })));
+    const payload = paddings.find((text) => text.length % 4 >= 2) as string;
+    expect(header.length % 4).toBeGreaterThanOrEqual(2);
+    await expect(verifier.verify(signedBytes(header, payload))).resolves.toBeDefined();
+    for (const [first, second] of [
+      [withTrailingBits(header), payload],
+      [header, withTrailingBits(payload)],
+    ] as const) {
+      expect(await reasonOf(verifier.verify(signedBytes(first, second)))).toBe("malformed");
     }
   });
 
