@@ -28,20 +28,24 @@ export function withExponent(jwk: Record<string, unknown>, e: bigint, kid: strin
 }
 
 /**
- * An RS256 token for an RSA key whose published exponent is 1: the "signature" is the EMSA-PKCS1-v1_5
- * encoding of the signing input's hash, which needs no private key at all.
+ * An RS256 signature of `input` for an RSA key whose published exponent is 1: the EMSA-PKCS1-v1_5
+ * encoding of the input's hash, which needs no private key at all.
  */
+export function exponentOneSignature(jwk: Record<string, unknown>, input: string): Buffer {
+  const length = Buffer.from(String(jwk.n), "base64url").length;
+  const digest = Buffer.concat([SHA256_DIGEST_INFO, createHash("sha256").update(input).digest()]);
+  const padding = Buffer.alloc(length - 3 - digest.length, 0xff);
+  return Buffer.concat([Buffer.from([0, 1]), padding, Buffer.from([0]), digest]);
+}
+
+/** An RS256 token forged for an RSA key whose published exponent is 1. */
 export function forgeForExponentOne(
   jwk: Record<string, unknown>,
   header: Record<string, unknown>,
   payload: Record<string, unknown>,
 ): string {
   const input = `${b64url({ alg: "RS256", typ: "JWT", kid: jwk.kid, ...header })}.${b64url(payload)}`;
-  const length = Buffer.from(String(jwk.n), "base64url").length;
-  const digest = Buffer.concat([SHA256_DIGEST_INFO, createHash("sha256").update(input).digest()]);
-  const padding = Buffer.alloc(length - 3 - digest.length, 0xff);
-  const encoded = Buffer.concat([Buffer.from([0, 1]), padding, Buffer.from([0]), digest]);
-  return `${input}.${encoded.toString("base64url")}`;
+  return `${input}.${exponentOneSignature(jwk, input).toString("base64url")}`;
 }
 
 const ED25519_IDENTITY = Buffer.concat([Buffer.from([1]), Buffer.alloc(31)]);
@@ -56,14 +60,17 @@ export const smallOrderEd25519 = (kid: string) => ({
   use: "sig",
 });
 
-/** An EdDSA token "signed" for the identity key: R = identity, S = 0 verifies for any message. */
+/** An EdDSA signature for the identity key: R = identity, S = 0 verifies for any message. */
+export const SMALL_ORDER_SIGNATURE = Buffer.concat([ED25519_IDENTITY, Buffer.alloc(32)]);
+
+/** An EdDSA token forged for the identity key. */
 export function forgeForSmallOrderEd25519(
   kid: string,
   header: Record<string, unknown>,
   payload: Record<string, unknown>,
 ): string {
   const input = `${b64url({ alg: "EdDSA", typ: "JWT", kid, ...header })}.${b64url(payload)}`;
-  return `${input}.${Buffer.concat([ED25519_IDENTITY, Buffer.alloc(32)]).toString("base64url")}`;
+  return `${input}.${SMALL_ORDER_SIGNATURE.toString("base64url")}`;
 }
 
 /** `jwk` (an EC public key) with one bit of `y` flipped: a point off the curve. */
