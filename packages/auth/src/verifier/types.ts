@@ -84,9 +84,10 @@ export interface AccessTokenVerifierOptions {
   /**
    * Exact expected `iss`. With discovery, the metadata's `issuer` must equal it; without `issuer`,
    * it must equal `issuerBaseURL` (as parsed: `https://tenant.example.com` reads as
-   * `https://tenant.example.com/`). One trailing slash of difference is tolerated, since users write
-   * a provider's address both ways; the metadata's spelling is then the `iss` required. Metadata
-   * naming any other issuer is never used: the keys stay unavailable (503) until it is fixed.
+   * `https://tenant.example.com/`). One trailing slash of difference is tolerated, since users
+   * write a provider's address both ways; the metadata's spelling is then the `iss` required.
+   * Metadata naming any other issuer is never used: the keys stay unavailable (503) until it is
+   * fixed.
    */
   issuer?: string;
   /** The JWKS URL. Skips discovery when given with `issuer`. */
