@@ -7,7 +7,8 @@ const toMs = (seconds: number | undefined) => (seconds === undefined ? undefined
 
 /**
  * Builds the process's one verifier from the configuration, reporting its events to the metrics
- * and its key-store troubles to the log.
+ * and its key-store troubles to the log (keys of the JWKS it refused and discovery metadata naming
+ * another issuer included).
  */
 export function createApiVerifier(
   config: ApiConfig,
@@ -43,6 +44,14 @@ export function createApiVerifier(
         logger[level](
           { state: event.state, previous: event.previous },
           "verification keys changed state",
+        );
+      } else if (event.type === "jwk_rejected") {
+        logger.warn({ kid: event.kid, reason: event.reason }, "jwks key rejected");
+      } else if (event.type === "issuer_mismatch") {
+        const { url, expected, found } = event;
+        logger.error(
+          { url, expected, found },
+          "discovery metadata names another issuer; its keys are not used",
         );
       }
     },

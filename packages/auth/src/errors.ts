@@ -37,7 +37,7 @@ export type InvalidTokenReason =
   | "malformed"
   /** `alg` missing, `none`, or outside the allow-list. */
   | "algorithm"
-  /** Header features this verifier refuses (`crit`, `b64: false`). */
+  /** Header features this verifier refuses (`crit`, `b64: false`, `cty`: no nested JWTs). */
   | "header"
   /** `typ` is not `at+jwt` in strict mode, or not a JWT type. */
   | "type"
@@ -59,6 +59,11 @@ export type InvalidTokenReason =
   | "missing_claim"
   /** A claim has the wrong type (e.g. a string `exp`). */
   | "claim_type"
+  /**
+   * A NumericDate (`exp`, `nbf`, `iat`) outside 0 … 253402300799 (year 9999), or an `exp` not
+   * after `iat` or `nbf`.
+   */
+  | "claim_range"
   /** A custom validator rejected a claim. */
   | "claim_value";
 
@@ -125,6 +130,7 @@ const invalidTokenMessages: Record<InvalidTokenReason, string> = {
   audience: "The access token audience is not accepted",
   missing_claim: "The access token lacks a required claim",
   claim_type: "The access token has a claim of the wrong type",
+  claim_range: "The access token has a claim out of range",
   claim_value: "The access token has a claim that is not accepted",
 };
 

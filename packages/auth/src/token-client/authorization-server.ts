@@ -1,6 +1,7 @@
 import * as oauth from "oauth4webapi";
+import { issuerMatches } from "../issuer-matches.js";
 import type { ResolvedClientOptions } from "./client-options.js";
-import { InvalidTokenResponseError } from "./errors.js";
+import { DiscoveryIssuerMismatchError, InvalidTokenResponseError } from "./errors.js";
 import { guardTransport } from "./token-request.js";
 
 type ServerOptions = Pick<
@@ -45,9 +46,10 @@ async function resolveServer(options: ServerOptions): Promise<oauth.Authorizatio
     signal,
     options.timeout,
   );
+  const expected = await discoveredIssuer(issuer, response);
   let server: oauth.AuthorizationServer;
   try {
-    server = await oauth.processDiscoveryResponse(issuer, response);
+    server = await oauth.processDiscoveryResponse(expected, response);
   } catch (err) {
     const message = err instanceof Error ? err.message : "unreadable";
     throw new InvalidTokenResponseError(`invalid discovery document: ${message}`, {
@@ -60,4 +62,24 @@ async function resolveServer(options: ServerOptions): Promise<oauth.Authorizatio
     });
   }
   return server;
+}
+
+/**
+ * The issuer a discovery response must name, checked with the verifier's rule (exactly the
+ * configured one but for a trailing slash) before oauth4webapi's own comparison, which normalizes
+ * URLs and tolerates no slash. Throws {@link DiscoveryIssuerMismatchError} for another issuer; a
+ * response without a readable `issuer` is left to oauth4webapi to refuse.
+ */
+async function discoveredIssuer(configured: URL, response: Response): Promise<URL> {
+  if (response.status !== 200) return configured;
+  const body: unknown = await response
+    .clone()
+    .json()
+    .catch(() => undefined);
+  const found = (body as { issuer?: unknown } | null | undefined)?.issuer;
+  if (typeof found !== "string") return configured;
+  if (!issuerMatches(found, configured.href) || !URL.canParse(found)) {
+    throw new DiscoveryIssuerMismatchError(configured.href, found, { status: response.status });
+  }
+  return new URL(found);
 }

@@ -107,6 +107,26 @@ export class InvalidTokenResponseError extends TokenClientError {
   }
 }
 
+/**
+ * The discovery document names another `issuer` than the configured `issuerBaseURL` (RFC 8414
+ * §3.3, OpenID Connect Discovery §4.3), beyond one trailing slash of difference. Nothing in it is
+ * used and no token is requested: the client secret never goes to a token endpoint it names. A
+ * wrong tenant, `http` for `https`, or a server that lies; retrying does not help.
+ */
+export class DiscoveryIssuerMismatchError extends InvalidTokenResponseError {
+  /** The configured issuer (`issuerBaseURL` as parsed). */
+  readonly expected: string;
+  /** The document's `issuer`, at most its first 200 characters. */
+  readonly found: string;
+
+  constructor(expected: string, found: string, options: { status?: number | undefined } = {}) {
+    const shown = found.slice(0, 200);
+    super(`discovery document names issuer "${shown}", expected "${expected}"`, options);
+    this.expected = expected;
+    this.found = shown;
+  }
+}
+
 /** The client was closed with `close()`; it serves no more tokens. */
 export class TokenClientClosedError extends TokenClientError {
   readonly code = "ERR_TOKEN_CLIENT_CLOSED";

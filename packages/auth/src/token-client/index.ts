@@ -8,6 +8,7 @@ export {
 } from "./client-credentials-client.js";
 export type { ClientCredentialsClientOptions } from "./client-options.js";
 export {
+  DiscoveryIssuerMismatchError,
   InvalidTokenResponseError,
   TokenClientClosedError,
   TokenClientError,

@@ -13,9 +13,11 @@ const ACCEPTED_TYPES = new Set([...STRICT_TYPES, "jwt", "application/jwt"]);
 const STRING_CLAIMS = ["iss", "sub", "jti", "scope", "azp", "client_id", "gty"] as const;
 const NUMERIC_CLAIMS = ["exp", "iat", "nbf"] as const;
 
-function isNumericDate(value: unknown): value is number {
-  return typeof value === "number" && Number.isFinite(value);
-}
+// RFC 7519 §2 NumericDate: seconds since the epoch, fractions allowed. Bounded to 1970 … 9999, the
+// dates every consumer can represent (`new Date(exp * 1000).toISOString()` throws past ±8.64e12 s);
+// the comparisons also refuse NaN and the Infinity that JSON such as `1e400` parses to.
+const MAX_NUMERIC_DATE = 253_402_300_799;
+const inRange = (value: number): boolean => value >= 0 && value <= MAX_NUMERIC_DATE;
 
 /** Checks `typ` before the signature: it is a property of the header alone. */
 export function checkType(header: AccessTokenHeader, strict: boolean): void {
@@ -35,8 +37,9 @@ function checkTypes(payload: Record<string, unknown>): void {
   }
   for (const name of NUMERIC_CLAIMS) {
     const value = payload[name];
-    if (value !== undefined && !isNumericDate(value))
-      throw new InvalidTokenError("claim_type", { claim: name });
+    if (value === undefined) continue;
+    if (typeof value !== "number") throw new InvalidTokenError("claim_type", { claim: name });
+    if (!inRange(value)) throw new InvalidTokenError("claim_range", { claim: name });
   }
   const { aud, permissions } = payload;
   if (
@@ -80,8 +83,9 @@ export function checkTimes(
 }
 
 /**
- * Checks a signature-verified payload: types of the registered claims, presence of the required
- * ones, `iss` exact, `aud` containing an accepted audience, times with leeway, custom validators.
+ * Checks a signature-verified payload: types of the registered claims and the range of the
+ * NumericDates, presence of the required ones, `exp` after `iat` and `nbf`, `iss` exact, `aud`
+ * containing an accepted audience, times with leeway, custom validators.
  */
 export function checkClaims(
   payload: Record<string, unknown>,
@@ -107,6 +111,14 @@ export function checkClaims(
   if (claims.iss !== issuer) throw new InvalidTokenError("issuer");
   if (!hasAudience(claims.aud, options.audiences)) throw new InvalidTokenError("audience");
   checkTimes(claims, nowSeconds, options);
+  // A token whose validity ends before it starts was never valid: an issuer bug, not a clock skew.
+  // Checked after the times, so an expired token is reported as expired.
+  if (
+    (claims.iat !== undefined && claims.exp <= claims.iat) ||
+    (claims.nbf !== undefined && claims.exp <= claims.nbf)
+  ) {
+    throw new InvalidTokenError("claim_range", { claim: "exp" });
+  }
   for (const name in options.validators) {
     const validator = options.validators[name];
     const value = payload[name];

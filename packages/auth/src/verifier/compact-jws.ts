@@ -1,4 +1,5 @@
 import { InvalidTokenError } from "../errors.js";
+import { isCanonicalBase64url } from "./base64url.js";
 import type { AccessTokenHeader } from "./types.js";
 
 /** A compact JWS split into its parts; nothing in it is verified yet. */
@@ -15,16 +16,24 @@ export interface ParsedJws {
 // Three non-empty base64url segments: no padding, no `+`/`/`, no whitespace. A JWE has five.
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
-// base64url text of length 4n+1 cannot come from any byte string.
+// Only canonical text: a decoder that ignores the bits past the last byte gives one token many
+// spellings (the signature segment can then be re-encoded and still verify).
 function decodeSegment(segment: string): Buffer {
-  if (segment.length % 4 === 1) throw new InvalidTokenError("malformed");
+  if (!isCanonicalBase64url(segment)) throw new InvalidTokenError("malformed");
   return Buffer.from(segment, "base64url");
 }
+
+// RFC 7519 §7.2 and RFC 8259 §8.1: the header and claims are UTF-8 JSON. `fatal` refuses invalid
+// sequences instead of turning them into U+FFFD (two byte strings would read as one claim value);
+// `ignoreBOM` keeps a byte order mark in the text, where JSON.parse refuses it.
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 function parseJsonObject(bytes: Buffer): Record<string, unknown> {
   let value: unknown;
   try {
-    value = JSON.parse(bytes.toString("utf8"));
+    // Repeated member names: JSON.parse keeps the lexically last, as RFC 7515 §5.2 and RFC 7519
+    // §4 allow and as jose does.
+    value = JSON.parse(utf8.decode(bytes));
   } catch {
     // No `cause`: a SyntaxError's message quotes the text, and the text is the caller's token.
     throw new InvalidTokenError("malformed");
@@ -60,9 +69,11 @@ export class KnownHeaders {
 const KNOWN_HEADERS_LIMIT = 32;
 
 /**
- * Splits and decodes a compact JWS strictly, and checks the header before any key or crypto is
- * touched: `alg` in the allow-list, no `crit` (this verifier understands no extension), no
- * `b64: false`. Keys the token names itself (`jwk`, `jku`, `x5u`, `x5c`) are never read.
+ * Splits and decodes a compact JWS strictly (canonical base64url, UTF-8 JSON objects), and checks
+ * the header before any key or crypto is touched: `alg` in the allow-list, no `crit` (this verifier
+ * understands no extension), no `b64: false`, no `cty` (nested JWTs are not supported, and a plain
+ * claims set under `cty: "JWT"` is not one). Keys the token names itself (`jwk`, `jku`, `x5u`,
+ * `x5c`) are never read.
  */
 export function parseCompactJws(
   token: unknown,
@@ -82,6 +93,7 @@ export function parseCompactJws(
   if (typeof alg !== "string" || !algorithms.has(alg)) throw new InvalidTokenError("algorithm");
   if (header.crit !== undefined) throw new InvalidTokenError("header");
   if (header.b64 !== undefined && header.b64 !== true) throw new InvalidTokenError("header");
+  if (header.cty !== undefined) throw new InvalidTokenError("header");
   if (header.kid !== undefined && typeof header.kid !== "string") {
     throw new InvalidTokenError("malformed");
   }

@@ -30,10 +30,12 @@ function deepFreeze<T>(value: T): T {
  * Builds an access-token verifier. Build it once per process and share it: it holds the JWKS key
  * store and the verified-token cache.
  *
- * Checks, in order: token size and compact-JWS syntax; header (`alg` in the allow-list, no `crit`,
- * no `b64: false`, `typ`); key by `kid` from the JWKS only (keys named by the token itself are never
- * used); signature; claims (`iss`, `aud`, `exp`, `nbf`, `iat`, required claims, validators).
- * Returned claims are frozen.
+ * Checks, in order: token size and compact-JWS syntax (canonical base64url, UTF-8 JSON objects);
+ * header (`alg` in the allow-list, no `crit`, no `b64: false`, no `cty`, `typ`); key by `kid` from
+ * the JWKS only, each JWK validated before use (keys named by the token itself are never used);
+ * signature; claims (types, NumericDate ranges, `iss`, `aud`, `exp`, `nbf`, `iat`, required claims,
+ * validators). Returned claims are frozen. `packages/auth/SECURITY.md` lists every threat, and the
+ * test that covers it.
  *
  * @example
  * ```ts

@@ -13,6 +13,7 @@ export type {
   AccessTokenVerifierOptions,
   ClaimValidator,
   InsecureHttpPolicy,
+  JwkRejectionReason,
   JwksFailureReason,
   JwksFetchTrigger,
   KeyStoreState,

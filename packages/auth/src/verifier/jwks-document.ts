@@ -1,76 +1,40 @@
-import {
-  createPublicKey,
-  type JsonWebKey,
-  type KeyObject,
-  type VerifyKeyObjectInput,
-} from "node:crypto";
+import type { KeyObject, VerifyKeyObjectInput } from "node:crypto";
 import { calculateJwkThumbprint, type JWK } from "jose";
 import { type SigningKey, verifyInputFor } from "./algorithms.js";
+import type { JwkRejectionReason } from "./types.js";
+import { validateJwk } from "./validate-jwk.js";
 
 /** Thrown for a JWKS document that must not replace the keys in use. */
 export class InvalidJwksError extends Error {
   override name = "InvalidJwksError";
 }
 
-// Members that only private or symmetric keys have. A JWKS that publishes one is misconfigured
-// (or compromised) and is not trusted at all.
-const SECRET_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"] as const;
+/** Told about each key of the set that {@link validateJwk} refused. */
+export type JwkRejected = (kid: string | undefined, reason: JwkRejectionReason) => void;
 
-// Only the members that define the public key reach the importer, so extension members cannot
-// change what is imported. A Map, so a `kty` such as "constructor" finds nothing.
-const PUBLIC_MEMBERS: ReadonlyMap<string, readonly string[]> = new Map([
-  ["RSA", ["n", "e"]],
-  ["EC", ["crv", "x", "y"]],
-  ["OKP", ["crv", "x"]],
-]);
-
-const MIN_RSA_BITS = 2048;
+// A `kid` is reported in logs; a provider's mistake must not turn into one huge log line.
+const REPORTED_KID_LENGTH = 100;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-function importPublicKey(jwk: Record<string, unknown>): KeyObject | undefined {
-  const kty = jwk.kty;
-  if (typeof kty !== "string") return undefined;
-  const members = PUBLIC_MEMBERS.get(kty);
-  if (members === undefined) return undefined;
-  const publicJwk: Record<string, unknown> = { kty };
-  for (const member of members) {
-    if (typeof jwk[member] !== "string") return undefined;
-    publicJwk[member] = jwk[member];
-  }
-  let keyObject: KeyObject;
-  try {
-    keyObject = createPublicKey({ key: publicJwk as JsonWebKey, format: "jwk" });
-  } catch {
-    return undefined;
-  }
-  if (kty === "RSA" && (keyObject.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_BITS) {
-    return undefined;
-  }
-  return keyObject;
-}
-
-function isSigningJwk(jwk: Record<string, unknown>): boolean {
-  if (jwk.use !== undefined && jwk.use !== "sig") return false;
-  if (jwk.key_ops !== undefined) {
-    if (!Array.isArray(jwk.key_ops) || !jwk.key_ops.includes("verify")) return false;
-  }
-  return jwk.kid === undefined || typeof jwk.kid === "string";
-}
-
 /**
- * Turns a JWKS document into signing keys usable with the allowed algorithms. Keys that are not for
- * signatures, of unknown types, weak (RSA under 2048 bits) or unusable with every allowed `alg` are
- * skipped. The whole document is refused ({@link InvalidJwksError}) when it is not a JWKS, holds any
- * private or symmetric key, or leaves no usable key. Keys equal to one in `previous` (same `kid`,
- * thumbprint and `alg`) are reused, so each JWK is imported once for the life of the process.
+ * Turns a JWKS document into signing keys usable with the allowed algorithms. Each JWK is checked
+ * first ({@link validateJwk}): an invalid or dangerous one (private material, weak RSA exponent or
+ * modulus, point off its curve or of small order, `kty`/`crv`/`alg` disagreeing) is dropped and
+ * reported through `onRejected`; keys that are not for signatures or unusable with every allowed
+ * `alg` are skipped quietly. The rest of the set stays in use: a provider that leaks one private
+ * key has compromised that key, and refusing the whole set would keep serving that key's public
+ * half from the previous fetch. The document is refused ({@link InvalidJwksError}) when it is not a
+ * JWK Set or leaves no usable key. Keys equal to one in `previous` (same `kid`, thumbprint and
+ * `alg`) are reused, so each JWK is imported once for the life of the process.
  */
 export async function readJwksDocument(
   document: unknown,
   algorithms: ReadonlySet<string>,
   previous: readonly SigningKey[],
+  onRejected: JwkRejected,
 ): Promise<SigningKey[]> {
   if (!isRecord(document) || !Array.isArray(document.keys)) {
     throw new InvalidJwksError("The document is not a JWK Set");
@@ -79,14 +43,16 @@ export async function readJwksDocument(
   const keys: SigningKey[] = [];
   for (const jwk of document.keys) {
     if (!isRecord(jwk)) throw new InvalidJwksError("A JWK Set entry is not an object");
-    if (jwk.kty === "oct" || SECRET_MEMBERS.some((member) => member in jwk)) {
-      throw new InvalidJwksError("The JWK Set publishes private or symmetric key material");
+    const verdict = validateJwk(jwk);
+    if ("rejected" in verdict) {
+      const kid = typeof jwk.kid === "string" ? jwk.kid.slice(0, REPORTED_KID_LENGTH) : undefined;
+      onRejected(kid, verdict.rejected);
+      continue;
     }
-    if (!isSigningJwk(jwk)) continue;
-    const keyObject = importPublicKey(jwk);
-    if (keyObject === undefined) continue;
+    if ("skipped" in verdict) continue;
+    const { keyObject } = verdict;
     const kid = jwk.kid as string | undefined;
-    const jwkAlg = typeof jwk.alg === "string" ? jwk.alg : undefined;
+    const jwkAlg = jwk.alg as string | undefined;
     const inputs = new Map<string, KeyObject | VerifyKeyObjectInput>();
     for (const alg of algorithms) {
       if (jwkAlg !== undefined && !sameAlgorithm(jwkAlg, alg)) continue;

@@ -64,6 +64,7 @@ export function createKeyLocation(
     options.issuer !== undefined && options.jwksUri !== undefined
       ? { issuer: options.issuer, jwksUri: options.jwksUri }
       : undefined;
+  const configuredIssuer = options.issuer ?? (options.issuerBaseURL as URL).href;
   let discoveredIssuer: string | undefined;
   let discoveredAt = Number.NEGATIVE_INFINITY;
   let lastDiscoveryAt = Number.NEGATIVE_INFINITY;
@@ -75,13 +76,14 @@ export function createKeyLocation(
       discoveryUrls(options.issuerBaseURL as URL),
       options.allowInsecureHttp,
       fetchOptions,
-      discoveredIssuer,
+      { configured: configuredIssuer, discovered: discoveredIssuer },
       (url, error) => report(url, trigger, error, performance.now() - started),
     );
     discoveredIssuer = metadata.issuer;
     discoveredAt = now();
+    // The metadata's spelling: it may differ from the configured one by a trailing slash.
     source = {
-      issuer: options.issuer ?? metadata.issuer,
+      issuer: metadata.issuer,
       jwksUri: options.jwksUri ?? metadata.jwksUri,
     };
     return source;

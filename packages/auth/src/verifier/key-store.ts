@@ -1,5 +1,6 @@
 import { InvalidTokenError, KeysUnavailableError } from "../errors.js";
 import type { SigningKey } from "./algorithms.js";
+import { IssuerMismatchError } from "./discovery.js";
 import { FetchJsonError, fetchJson } from "./fetch-json.js";
 import { readJwksDocument } from "./jwks-document.js";
 import { createKeyLocation, type JwksFailure } from "./key-location.js";
@@ -138,6 +139,10 @@ export function createKeyStore(
     const base = { url: url.href, resource: "discovery" as const, trigger, durationMs };
     if (error) {
       emit({ type: "jwks_fetch_failed", ...base, reason: error.reason, status: error.status });
+      if (error instanceof IssuerMismatchError) {
+        const { expected, found } = error;
+        emit({ type: "issuer_mismatch", url: url.href, expected, found });
+      }
     } else {
       emit({ type: "jwks_fetch_succeeded", ...base, keys: 0 });
     }
@@ -154,6 +159,7 @@ export function createKeyStore(
         await fetchJson(url, fetchOptions),
         options.algorithms,
         keys,
+        (kid, reason) => emit({ type: "jwk_rejected", kid, reason }),
       );
       return { next, durationMs: performance.now() - started };
     } catch (error) {

@@ -189,7 +189,7 @@ describe("re-discovery when the provider moves its JWKS", () => {
         type: "jwks_fetch_failed",
         resource: "discovery",
         url: `${fx.server.origin}${DISCOVERY}`,
-        reason: "issuer_changed",
+        reason: "issuer_mismatch",
         trigger: "unknown_kid",
       }),
     );
@@ -204,7 +204,7 @@ describe("re-discovery when the provider moves its JWKS", () => {
     await expect(fx.verifier.verify(fx.token(oldKey))).resolves.toBeDefined();
     expect((await fx.verifier.warmUp()).state).toBe("stale");
     const refusals = fx.events.filter(
-      (event) => event.type === "jwks_fetch_failed" && event.reason === "issuer_changed",
+      (event) => event.type === "jwks_fetch_failed" && event.reason === "issuer_mismatch",
     );
     expect(refusals).toHaveLength(2);
 
@@ -212,6 +212,26 @@ describe("re-discovery when the provider moves its JWKS", () => {
     expect(await authErrorOf(fx.verifier.verify(fx.token(oldKey)))).toBeInstanceOf(
       KeysUnavailableError,
     );
+    expect(fx.server.count(NEW_JWKS)).toBe(0);
+  });
+
+  it("refuses re-discovered metadata that spells the issuer with the trailing slash the other way", async () => {
+    const fx = await warmFixture();
+    fx.verifier.close();
+    const respelled = fx.server.issuer.replace(/\/$/, "");
+    moveKeys(fx, { kind: "status", status: 404 }, respelled);
+    fx.clock.advance(COOLDOWN);
+
+    expect(await reasonOf(fx.verifier.verify(fx.token(newKey)))).toBe("unknown_key");
+    expect(fx.events).toContainEqual(
+      expect.objectContaining({ resource: "discovery", reason: "issuer_changed" }),
+    );
+    expect(fx.events).toContainEqual({
+      type: "issuer_mismatch",
+      url: `${fx.server.origin}${DISCOVERY}`,
+      expected: fx.server.issuer,
+      found: respelled,
+    });
     expect(fx.server.count(NEW_JWKS)).toBe(0);
   });
 

@@ -61,6 +61,27 @@ function rawToken(header: unknown, payload: unknown, signature = "c2ln"): string
   return `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(payload))}.${signature}`;
 }
 
+/** A token whose header and payload are exactly these bytes (or base64url text), signed by `rsa`. */
+function signedBytes(header: Buffer | string, payload: Buffer | string): string {
+  const encode = (part: Buffer | string) =>
+    typeof part === "string" ? part : part.toString("base64url");
+  const input = `${encode(header)}.${encode(payload)}`;
+  return `${input}.${signBytes("RS256", rsa.privateKey, input).toString("base64url")}`;
+}
+
+const RSA_HEADER = Buffer.from(JSON.stringify({ alg: "RS256", typ: "JWT", kid: "rsa-1" }));
+const claimsJson = (extra: Record<string, unknown> = {}) =>
+  JSON.stringify(claimsFor(fx.server.issuer, AUDIENCE, fx.clock.seconds(), extra));
+
+/** `text` (base64url) with the unused low bits of its last character set: same bytes, new text. */
+function withTrailingBits(text: string): string {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  const last = alphabet.indexOf(text.slice(-1));
+  const unused = text.length % 4 === 2 ? 0x0f : 0x03;
+  if (text.length % 4 < 2) throw new Error("no unused bits in this length");
+  return `${text.slice(0, -1)}${alphabet[last | unused]}`;
+}
+
 describe("valid tokens", () => {
   it.each([
     ["RS256", rsa],
@@ -313,7 +334,8 @@ describe("structure", () => {
     const tampered = `${h}.${b64url(claimsFor(fx.server.issuer, AUDIENCE, fx.clock.seconds(), { scope: "admin" }))}.${s}`;
     expect(await reasonOf(verifier.verify(tampered))).toBe("signature");
     const [h2, p2, s2] = good().split(".");
-    expect(await reasonOf(verifier.verify(`${h2}.${p2}.${(s2 as string).slice(0, -4)}`))).toBe(
+    // Cut to a multiple of 4 characters: still canonical base64url, only the bytes are missing.
+    expect(await reasonOf(verifier.verify(`${h2}.${p2}.${(s2 as string).slice(0, 340)}`))).toBe(
       "signature",
     );
     expect(await reasonOf(verifier.verify(`${h2}.${p2}.AAAA`))).toBe("signature");
@@ -386,6 +408,93 @@ describe("structure", () => {
       { b64: false },
     ]) {
       expect(await reasonOf(verifier.verify(token(rsa, header)))).toBe("header");
+    }
+  });
+
+  it("refuses any cty: nested JWTs are not supported, and a plain payload is no nested JWT", async () => {
+    const verifier = verifierFor();
+    for (const cty of ["JWT", "jwt", "application/json", "", 1]) {
+      expect(await reasonOf(verifier.verify(token(rsa, { cty })))).toBe("header");
+    }
+  });
+
+  it("refuses a signed header or payload that is not UTF-8 (RFC 7519 §7.2, RFC 8259 §8.1)", async () => {
+    const verifier = verifierFor();
+    const payload = (bytes: number[]) => {
+      const [before, after] = claimsJson({ sub: "\u0000" }).split("\\u0000");
+      return Buffer.concat([
+        Buffer.from(before ?? ""),
+        Buffer.from(bytes),
+        Buffer.from(after ?? ""),
+      ]);
+    };
+    const invalid = [
+      [0xff],
+      [0x80], // a continuation byte alone
+      [0xc0, 0xaf], // overlong "/"
+      [0xe2, 0x82], // truncated sequence
+      [0xed, 0xa0, 0x80], // an encoded surrogate
+      [0xf4, 0x90, 0x80, 0x80], // past U+10FFFF
+    ];
+    for (const bytes of invalid) {
+      expect(await reasonOf(verifier.verify(signedBytes(RSA_HEADER, payload(bytes))))).toBe(
+        "malformed",
+      );
+    }
+    const header = Buffer.concat([
+      RSA_HEADER.subarray(0, -1),
+      Buffer.from(',"x":"\xff"}', "latin1"),
+    ]);
+    expect(await reasonOf(verifier.verify(signedBytes(header, Buffer.from(claimsJson()))))).toBe(
+      "malformed",
+    );
+    const bom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(claimsJson())]);
+    expect(await reasonOf(verifier.verify(signedBytes(RSA_HEADER, bom)))).toBe("malformed");
+    await expect(
+      verifier.verify(signedBytes(RSA_HEADER, payload([0xc3, 0xa9, 0xf0, 0x9f, 0x94, 0x91]))),
+    ).resolves.toMatchObject({ sub: "é🔑" });
+  });
+
+  it("uses the lexically last of repeated member names, as JSON.parse and jose do (RFC 7515 §5.2, RFC 7519 §4)", async () => {
+    const verifier = verifierFor();
+    const repeated = (json: string, member: string, first: unknown) =>
+      `{${JSON.stringify(member)}:${JSON.stringify(first)},${json.slice(1)}`;
+    const claims = await verifier.verify(
+      signedBytes(RSA_HEADER, Buffer.from(repeated(claimsJson(), "sub", "first"))),
+    );
+    expect(claims.sub).toBe("client-1@clients");
+    const expiredLast = repeated(claimsJson({ exp: 1 }), "exp", fx.clock.seconds() + 60);
+    expect(await reasonOf(verifier.verify(signedBytes(RSA_HEADER, Buffer.from(expiredLast))))).toBe(
+      "expired",
+    );
+    const header = RSA_HEADER.toString();
+    const noneFirst = Buffer.from(repeated(header, "alg", "none"));
+    await expect(
+      verifier.verify(signedBytes(noneFirst, Buffer.from(claimsJson()))),
+    ).resolves.toBeDefined();
+    const noneLast = Buffer.from(`${header.slice(0, -1)},"alg":"none"}`);
+    expect(await reasonOf(verifier.verify(signedBytes(noneLast, Buffer.from(claimsJson()))))).toBe(
+      "algorithm",
+    );
+  });
+
+  it("refuses base64url with bits set past the encoded bytes: one value has one encoding", async () => {
+    const verifier = verifierFor();
+    // An RS256 signature is 256 bytes: 342 characters, the last carrying 4 unused bits.
+    const [h, p, s] = token(rsa).split(".") as [string, string, string];
+    expect(s.length % 4).toBe(2);
+    expect(await reasonOf(verifier.verify(`${h}.${p}.${withTrailingBits(s)}`))).toBe("malformed");
+    // Header and payload re-encoded that way and then signed: the signature matches the text.
+    const header = b64url(RSA_HEADER);
+    const paddings = ["", "x", "xx"].map((pad) => b64url(claimsJson({ pad })));
+    const payload = paddings.find((text) => text.length % 4 >= 2) as string;
+    expect(header.length % 4).toBeGreaterThanOrEqual(2);
+    await expect(verifier.verify(signedBytes(header, payload))).resolves.toBeDefined();
+    for (const [first, second] of [
+      [withTrailingBits(header), payload],
+      [header, withTrailingBits(payload)],
+    ] as const) {
+      expect(await reasonOf(verifier.verify(signedBytes(first, second)))).toBe("malformed");
     }
   });
 
@@ -482,6 +591,51 @@ describe("claims", () => {
   ])("refuses %s of the wrong type (%j)", async (claim, value) => {
     const error = await authErrorOf(verifierFor().verify(token(rsa, {}, { [claim]: value })));
     expect(error).toMatchObject({ reason: "claim_type", claim });
+  });
+
+  it.each([
+    ["exp", 1e13], // past the JS Date range: whoami's expiry would not render
+    ["exp", 253_402_300_800], // 10000-01-01
+    ["exp", Number.MAX_SAFE_INTEGER],
+    ["iat", -1],
+    ["nbf", -1e-9],
+    ["iat", 1e300],
+  ])("refuses %s out of the NumericDate range 0 … 253402300799 (%d)", async (claim, value) => {
+    const error = await authErrorOf(verifierFor().verify(token(rsa, {}, { [claim]: value })));
+    expect(error).toMatchObject({ reason: "claim_range", claim, status: 401 });
+  });
+
+  it("refuses a NumericDate that JSON reads as Infinity", async () => {
+    const json = claimsJson().replace(/"exp":\d+/, '"exp":1e400');
+    const error = await authErrorOf(
+      verifierFor().verify(signedBytes(RSA_HEADER, Buffer.from(json))),
+    );
+    expect(error).toMatchObject({ reason: "claim_range", claim: "exp" });
+  });
+
+  it("accepts the last second of year 9999 and non-integer NumericDates (RFC 7519 §2)", async () => {
+    const verifier = verifierFor();
+    const now = fx.clock.seconds();
+    const last = await verifier.verify(token(rsa, {}, { exp: 253_402_300_799 }));
+    expect(new Date(last.exp * 1000).toISOString()).toBe("9999-12-31T23:59:59.000Z");
+    await expect(
+      verifier.verify(token(rsa, {}, { exp: now + 0.5, iat: now - 0.25, nbf: now - 0.25 })),
+    ).resolves.toBeDefined();
+    await expect(verifier.verify(token(rsa, {}, { iat: 0, nbf: 0 }))).resolves.toBeDefined();
+  });
+
+  it("refuses an exp that is not after iat or nbf: such a token was never valid", async () => {
+    const verifier = verifierFor();
+    const now = fx.clock.seconds();
+    for (const claims of [
+      { iat: now, exp: now },
+      { iat: now - 2, exp: now - 3 },
+      { nbf: now, exp: now },
+      { iat: now - 10, nbf: now + 1, exp: now + 1 },
+    ]) {
+      const error = await authErrorOf(verifier.verify(token(rsa, {}, claims)));
+      expect(error).toMatchObject({ reason: "claim_range", claim: "exp" });
+    }
   });
 
   it("checks exp, nbf and iat at and around the clock tolerance", async () => {

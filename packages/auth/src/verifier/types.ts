@@ -81,7 +81,14 @@ export interface AccessTokenVerifierOptions {
    * `jwksUri` instead to skip discovery.
    */
   issuerBaseURL?: string | URL;
-  /** Exact expected `iss`. Overrides the discovered one. */
+  /**
+   * Exact expected `iss`. With discovery, the metadata's `issuer` must equal it; without `issuer`,
+   * it must equal `issuerBaseURL` (as parsed: `https://tenant.example.com` reads as
+   * `https://tenant.example.com/`). One trailing slash of difference is tolerated, since users
+   * write a provider's address both ways; the metadata's spelling is then the `iss` required.
+   * Metadata naming any other issuer is never used: the keys stay unavailable (503) until it is
+   * fixed.
+   */
   issuer?: string;
   /** The JWKS URL. Skips discovery when given with `issuer`. */
   jwksUri?: string | URL;
@@ -165,8 +172,28 @@ export type JwksFailureReason =
   | "too_large"
   | "invalid_json"
   | "invalid_document"
+  /**
+   * Discovery metadata named an `issuer` other than the configured one (`issuer`, else
+   * `issuerBaseURL`); it was not used (RFC 8414 §3.3, OpenID Connect Discovery §4.3).
+   */
+  | "issuer_mismatch"
   /** Re-discovery named another `issuer` than the first discovery; its metadata was not used. */
   | "issuer_changed";
+
+/** Why a key of the JWKS was dropped (`jwk_rejected` events); stable values. */
+export type JwkRejectionReason =
+  /** Private or symmetric key material (`d`, `p`, `q`, `k`, `kty: "oct"`, …). */
+  | "private_key"
+  /** A member missing, not a string or not canonical base64url; a `kid` or `alg` not a string. */
+  | "malformed"
+  /** `kty`, `crv` and `alg` do not fit together (`ES256` on a P-384 key, `RS256` on an EC key). */
+  | "inconsistent"
+  /** RSA modulus even or under 2048 bits. */
+  | "rsa_modulus"
+  /** RSA public exponent below 3, even, or not below the modulus (RFC 8017 §3.1). */
+  | "rsa_exponent"
+  /** EC point off its curve or of the wrong size; EdDSA point of small order or non-canonical. */
+  | "invalid_point";
 
 /** Events emitted through `onEvent`. */
 export type VerifierEvent =
@@ -189,6 +216,25 @@ export type VerifierEvent =
       /** HTTP status when `reason` is `status` or `redirect`. */
       status?: number;
       durationMs: number;
+    }
+  | {
+      /** A key of the JWKS was dropped; the rest of the set is used. Never carries key material. */
+      type: "jwk_rejected";
+      /** The key's `kid` (at most its first 100 characters), if it has a string one. */
+      kid: string | undefined;
+      reason: JwkRejectionReason;
+    }
+  | {
+      /**
+       * Discovery metadata named another issuer than expected; nothing in it was used. Reported
+       * with a `jwks_fetch_failed` event of reason `issuer_mismatch` or `issuer_changed`.
+       */
+      type: "issuer_mismatch";
+      url: string;
+      /** The configured issuer (or, on re-discovery, the one discovered first). */
+      expected: string;
+      /** The metadata's `issuer` (at most its first 200 characters). */
+      found: string;
     }
   | { type: "keys_state_changed"; state: KeyStoreState; previous: KeyStoreState }
   | { type: "token_verified"; cached: boolean }
