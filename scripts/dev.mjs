@@ -301,7 +301,7 @@ function fail(message) {
 function banner() {
   const seconds = ((performance.now() - startedAt) / 1000).toFixed(1);
   const tokenCommand =
-    ports.issuer === 4400 ? "pnpm -s token" : `ISSUER_PORT=${ports.issuer} pnpm -s token`;
+    ports.issuer === 4400 ? "pnpm get-token" : `ISSUER_PORT=${ports.issuer} pnpm get-token`;
   const lines = [
     "",
     bold(`  ✓ ready in ${seconds} s`),

@@ -9,6 +9,7 @@ import { type RunningIssuer, startIssuer } from "../src/index.js";
 import { copyOfTestKeys } from "./support/keys-dir.js";
 
 const packageDir = fileURLToPath(new URL("../", import.meta.url));
+const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 
 let keysDir: string;
 let issuer: RunningIssuer;
@@ -55,6 +56,19 @@ describe.concurrent("commands", () => {
       const { code, stdout } = await run("src/cli/token.ts", ["--", "--client", "dev-reader"], {
         ISSUER_PORT: String(issuer.port),
       });
+      expect(code).toBe(0);
+      expect(stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
+      expect(decodeProtectedHeader(stdout.trim()).kid).toBe(issuer.signingKid());
+    });
+
+    it("runs as `pnpm get-token` from the repository root, printing the token alone", async () => {
+      const child = spawn("pnpm", ["get-token", "--client", "dev-reader"], {
+        cwd: repoRoot,
+        env: { ...process.env, ISSUER_PORT: String(issuer.port) },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      const { code, stdout, stderr } = await finished(child);
+      expect(stderr).toBe("");
       expect(code).toBe(0);
       expect(stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
       expect(decodeProtectedHeader(stdout.trim()).kid).toBe(issuer.signingKid());
