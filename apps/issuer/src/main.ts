@@ -22,6 +22,8 @@ async function main() {
   try {
     issuer = await startIssuer({
       port,
+      host: env.ISSUER_HOST,
+      ...(env.ISSUER_PUBLIC_URL ? { publicUrl: env.ISSUER_PUBLIC_URL } : {}),
       tenantFile: env.ISSUER_TENANT ?? devTenantPath,
       keysDir: env.ISSUER_KEYS_DIR ?? defaultKeysDir,
       https: env.ISSUER_HTTPS,
