@@ -1,6 +1,7 @@
 import { readEnv } from "./env.js";
 import { startIssuer } from "./issuer-server.js";
 import { defaultKeysDir, devTenantPath } from "./package-paths.js";
+import { runtimeSupportNotice } from "./runtime-support.js";
 import { KeyFileError } from "./signing-keys.js";
 import { TenantError } from "./tenant.js";
 
@@ -10,6 +11,8 @@ function fail(message: string): never {
 }
 
 async function main() {
+  const runtimeNotice = runtimeSupportNotice();
+  if (runtimeNotice) console.warn(`issuer: ${runtimeNotice}`);
   let env: ReturnType<typeof readEnv>;
   try {
     env = readEnv();

@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { decodeProtectedHeader } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningIssuer, startIssuer } from "../src/index.js";
+import { runtimeSupportNotice } from "../src/runtime-support.js";
 import { copyOfTestKeys } from "./support/keys-dir.js";
 
 const packageDir = fileURLToPath(new URL("../", import.meta.url));
@@ -132,7 +133,11 @@ describe.concurrent("commands", () => {
       const discovery = await fetch(`${url}.well-known/openid-configuration`);
       expect(((await discovery.json()) as { issuer: string }).issuer).toBe(url);
       child.kill("SIGTERM");
-      expect((await result).code).toBe(0);
+      const { code, stderr } = await result;
+      expect(code).toBe(0);
+      // Once per start, on the Node.js releases the library warns about, and never on the others.
+      const notices = stderr.match(/oidc-provider 9, the dev issuer's library/g) ?? [];
+      expect(notices).toHaveLength(runtimeSupportNotice() === undefined ? 0 : 1);
     });
   });
 });
