@@ -104,6 +104,10 @@ describe("the service generator", () => {
 
     const manifest = JSON.parse(readFileSync(join(copy, "apps/billing/package.json"), "utf8"));
     expect(manifest.name).toBe("@repo/billing");
+    const dockerfile = readFileSync(join(copy, "apps/billing/Dockerfile"), "utf8");
+    expect(dockerfile).toContain("--filter=@repo/billing");
+    expect(dockerfile).toContain("COPY --from=build /prod/billing/dist ./dist");
+    expect(dockerfile).not.toMatch(/@repo\/api|\/api\b/);
     const source = readFileSync(join(copy, "apps/billing/src/env.ts"), "utf8");
     expect(source).toContain('"https://billing.example.local"');
     expect(source).toContain('"4001"');

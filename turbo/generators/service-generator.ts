@@ -128,7 +128,7 @@ function* walk(dir: string): Generator<string> {
   }
 }
 
-const TEXT_FILE = /\.(ts|tsx|js|mjs|cjs|json|md|txt|ya?ml)$/;
+const TEXT_FILE = /\.(ts|tsx|js|mjs|cjs|json|md|txt|ya?ml)$|(^|[/\\])Dockerfile$/;
 
 /** The renames that turn the template's text into the new service's. */
 function renames(service: Required<ServiceOptions>, scopes: GeneratedService["scopes"]) {
@@ -136,6 +136,8 @@ function renames(service: Required<ServiceOptions>, scopes: GeneratedService["sc
   return (text: string) =>
     text
       .replaceAll("@repo/api", `@repo/${name}`)
+      .replaceAll("apps/api/", `apps/${name}/`)
+      .replaceAll("/prod/api", `/prod/${name}`)
       .replaceAll(TEMPLATE_AUDIENCE, audience)
       .replaceAll(TEMPLATE_SCOPES.read, scopes.read)
       .replaceAll(TEMPLATE_SCOPES.write, scopes.write)
