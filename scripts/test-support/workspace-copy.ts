@@ -4,12 +4,12 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 
 /**
- * A copy of the repository as a fresh clone has it after `pnpm install` and before any build: its
- * tracked and new (not ignored) files, so no `dist/` or `.next/`, with the installed dependencies
- * of this checkout linked in (the root `node_modules/` by a symlink, each workspace's own
- * `node_modules/` copied as the links it is). Nothing in the checkout is touched.
+ * A copy of the repository as a fresh clone has it: its tracked and new (not ignored) files, so no
+ * `dist/` or `.next/`. With `linkInstall` (the default), as after `pnpm install`: the installed
+ * dependencies of this checkout are linked in (the root `node_modules/` by a symlink, each
+ * workspace's own `node_modules/` copied as the links it is). Nothing in the checkout is touched.
  */
-export function copyWorkspace(repo: string): string {
+export function copyWorkspace(repo: string, { linkInstall = true } = {}): string {
   const copy = mkdtempSync(join(tmpdir(), "workspace-copy-"));
   const files = execFileSync(
     "git",
@@ -22,6 +22,7 @@ export function copyWorkspace(repo: string): string {
     .split("\0")
     .filter((file) => file !== "" && existsSync(join(repo, file)));
   for (const file of files) cpSync(join(repo, file), join(copy, file));
+  if (!linkInstall) return copy;
   symlinkSync(join(repo, "node_modules"), join(copy, "node_modules"));
   const workspaces = files
     .filter((file) => file.endsWith("/package.json"))

@@ -1,11 +1,11 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { delimiter, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../scripts/test-support/free-port.js";
+import { copyWorkspace } from "../../scripts/test-support/workspace-copy.js";
 import { checkAudience, checkServiceName, generateService } from "./service-generator.js";
 
 // Every case works on a copy of the repository's files (tracked and new, not ignored) in a temp
@@ -32,18 +32,7 @@ function run(cmd: string, args: string[], extraEnv: Record<string, string> = {})
 }
 
 beforeAll(() => {
-  copy = mkdtempSync(join(tmpdir(), "service-gen-"));
-  const files = execFileSync(
-    "git",
-    ["ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-    {
-      cwd: repo,
-      encoding: "utf8",
-    },
-  )
-    .split("\0")
-    .filter((file) => file !== "" && existsSync(join(repo, file)));
-  for (const file of files) cpSync(join(repo, file), join(copy, file), { recursive: true });
+  copy = copyWorkspace(repo, { linkInstall: false });
   run("pnpm", ["install", "--offline", "--frozen-lockfile"]);
 });
 
