@@ -11,6 +11,7 @@ import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { delimiter, resolve } from "node:path";
 import { stripVTControlCharacters } from "node:util";
+import { formatLogLine } from "./format-log-line.mjs";
 
 const root = resolve(import.meta.dirname, "..");
 const startedAt = performance.now();
@@ -102,23 +103,7 @@ function prefix(name, color) {
   return paint(color, `${name.padEnd(nameWidth)} │`);
 }
 
-// Pino-style JSON lines become "level msg key=value"; anything else passes through unchanged.
-function formatLine(line) {
-  if (!line.startsWith("{")) return line;
-  try {
-    const { level, time, pid, hostname, msg, ...rest } = JSON.parse(line);
-    const levelName =
-      { 10: "trace", 20: "debug", 30: "info", 40: "warn", 50: "error", 60: "fatal" }[level] ??
-      level;
-    const fields = Object.entries(rest)
-      .map(([key, value]) => `${key}=${typeof value === "string" ? value : JSON.stringify(value)}`)
-      .join(" ");
-    const head = levelName === undefined ? "" : `${levelName} `;
-    return `${head}${msg ?? ""}${fields ? ` ${dim(fields)}` : ""}`;
-  } catch {
-    return line;
-  }
-}
+const formatLine = (line) => formatLogLine(line, { color: useColor });
 
 function pipeLines(stream, write) {
   let buffered = "";
@@ -301,7 +286,7 @@ function fail(message) {
 function banner() {
   const seconds = ((performance.now() - startedAt) / 1000).toFixed(1);
   const tokenCommand =
-    ports.issuer === 4400 ? "pnpm -s token" : `ISSUER_PORT=${ports.issuer} pnpm -s token`;
+    ports.issuer === 4400 ? "pnpm get-token" : `ISSUER_PORT=${ports.issuer} pnpm get-token`;
   const lines = [
     "",
     bold(`  ✓ ready in ${seconds} s`),

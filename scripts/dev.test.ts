@@ -120,7 +120,7 @@ describe("pnpm dev", () => {
     expect(banner).toContain(`api     ${apiUrl}/trpc`);
     expect(banner).toContain(`issuer  ${issuerUrl}`);
     expect(banner).toContain(
-      `curl -H "Authorization: Bearer $(ISSUER_PORT=${ports.issuer} pnpm -s token)" ${apiUrl}/trpc/whoami`,
+      `curl -H "Authorization: Bearer $(ISSUER_PORT=${ports.issuer} pnpm get-token)" ${apiUrl}/trpc/whoami`,
     );
 
     const discovery = await fetch(`${issuerUrl}.well-known/openid-configuration`);

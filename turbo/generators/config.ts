@@ -1,5 +1,13 @@
 import type { PlopTypes } from "@turbo/gen";
-import { checkAudience, checkServiceName, generateService } from "./service-generator.js";
+import {
+  checkAudience,
+  checkServiceName,
+  generateService,
+  nextSteps,
+  planService,
+  type ServicePlan,
+  TENANT_FILE,
+} from "./service-generator.js";
 
 interface ServiceAnswers {
   name: string;
@@ -9,6 +17,14 @@ interface ServiceAnswers {
 // `pnpm gen service` (or `pnpm turbo gen service`): a new protected tRPC service in apps/.
 export default function generator(plop: PlopTypes.NodePlopAPI): void {
   const root = plop.getDestBasePath();
+
+  // The generator lists each action as "<what it returned> (<its type>)": a type of our own reads
+  // as a word after the files it wrote.
+  plop.setActionType("written", (answers) => {
+    const { plan } = answers as { plan: ServicePlan };
+    const service = generateService(root, plan);
+    return `apps/${service.name} and ${TENANT_FILE}`;
+  });
 
   plop.setGenerator("service", {
     description: "A tRPC service protected with @repo/auth, generated from apps/api",
@@ -27,21 +43,20 @@ export default function generator(plop: PlopTypes.NodePlopAPI): void {
         validate: (value: string) => checkAudience(root, value.trim()) ?? true,
       },
     ],
-    actions: [
-      (answers) => {
-        const { name, audience } = answers as ServiceAnswers;
-        const service = generateService(root, { name: name.trim(), audience: audience.trim() });
-        return [
-          `apps/${name} (${service.files.length - 1} files) and the dev tenant entries`,
-          `  API ${audience}: scopes ${service.scopes.read}, ${service.scopes.write}`,
-          `  client ${service.client.clientId} / ${service.client.clientSecret} (development only)`,
-          "Next:",
-          "  pnpm install",
-          `  pnpm --filter ${service.packageName} test`,
-          `  pnpm --filter ${service.packageName} dev   # http://127.0.0.1:${service.port}/trpc`,
-          `  pnpm -s token --client ${service.client.clientId} --audience ${audience}`,
-        ].join("\n");
-      },
-    ],
+    // Plain strings are printed as they come, after the action before them: the plan is settled
+    // first so that they can name the port and the client the action is about to write.
+    actions: (answers) => {
+      const { name, audience } = answers as ServiceAnswers;
+      const plan = planService(root, { name: name.trim(), audience: audience.trim() });
+      return [
+        { type: "written", data: { plan } },
+        `apps/${plan.name}: generated from apps/api, audience ${plan.audience}, port ${plan.port}`,
+        `dev tenant: scopes ${plan.scopes.read}, ${plan.scopes.write}; client ${plan.client.clientId} / ${plan.client.clientSecret} (development only)`,
+        "",
+        "Next:",
+        ...nextSteps(plan).map((step) => `  ${step}`),
+        "",
+      ];
+    },
   });
 }

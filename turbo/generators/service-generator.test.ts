@@ -1,11 +1,11 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { delimiter, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { freePort } from "@repo/test-utils";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { copyWorkspace } from "../../scripts/test-support/workspace-copy.js";
 import { checkAudience, checkServiceName, generateService } from "./service-generator.js";
 
 // Every case works on a copy of the repository's files (tracked and new, not ignored) in a temp
@@ -32,18 +32,7 @@ function run(cmd: string, args: string[], extraEnv: Record<string, string> = {})
 }
 
 beforeAll(() => {
-  copy = mkdtempSync(join(tmpdir(), "service-gen-"));
-  const files = execFileSync(
-    "git",
-    ["ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-    {
-      cwd: repo,
-      encoding: "utf8",
-    },
-  )
-    .split("\0")
-    .filter((file) => file !== "" && existsSync(join(repo, file)));
-  for (const file of files) cpSync(join(repo, file), join(copy, file), { recursive: true });
+  copy = copyWorkspace(repo, { linkInstall: false });
   run("pnpm", ["install", "--offline", "--frozen-lockfile"]);
 });
 
@@ -77,7 +66,13 @@ describe("the service generator", () => {
   it("creates a service that passes typecheck, lint and its own tests, callable with its dev client", async () => {
     const args = ["gen", "service", "--args", "billing", "https://billing.example.local"];
     const output = run("pnpm", args, noRegistry);
-    expect(output).toContain("apps/billing");
+    expect(output).toContain("apps/billing and apps/issuer/tenant.dev.json (written)");
+    expect(output).not.toContain("(function)");
+    const lines = output.split("\n");
+    expect(lines).toContain("  pnpm --filter @repo/billing dev   # http://127.0.0.1:4001/trpc");
+    expect(lines).toContain(
+      '  curl -H "Authorization: Bearer $(pnpm get-token --client billing-dev-client --audience https://billing.example.local)" http://127.0.0.1:4001/trpc/whoami',
+    );
 
     const tenant = JSON.parse(tenantText()) as {
       apis: { identifier: string; scopes: string[] }[];
@@ -98,6 +93,10 @@ describe("the service generator", () => {
 
     const manifest = JSON.parse(readFileSync(join(copy, "apps/billing/package.json"), "utf8"));
     expect(manifest.name).toBe("@repo/billing");
+    const dockerfile = readFileSync(join(copy, "apps/billing/Dockerfile"), "utf8");
+    expect(dockerfile).toContain("--filter=@repo/billing");
+    expect(dockerfile).toContain("COPY --from=build /prod/billing/dist ./dist");
+    expect(dockerfile).not.toMatch(/@repo\/api|\/api\b/);
     const source = readFileSync(join(copy, "apps/billing/src/env.ts"), "utf8");
     expect(source).toContain('"https://billing.example.local"');
     expect(source).toContain('"4001"');
@@ -153,6 +152,39 @@ describe("the service generator", () => {
     expect(anonymous.status).toBe(401);
     expect(anonymous.headers.get("www-authenticate")).toBe('Bearer realm="billing"');
     expect(await stopAll()).toEqual([0, 0]);
+  });
+
+  it("gives the service a dev script that prints its log lines as `pnpm dev` does", async () => {
+    const dir = join(copy, "apps/billing");
+    const manifest = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
+    // As `pnpm --filter @repo/billing dev` runs it, without pnpm's own banner in between.
+    const child = spawn("sh", ["-c", manifest.scripts.dev], {
+      cwd: dir,
+      env: {
+        ...env,
+        PATH: [
+          join(dir, "node_modules/.bin"),
+          join(copy, "node_modules/.bin"),
+          process.env.PATH,
+        ].join(delimiter),
+        PORT: "0",
+        ISSUER_BASE_URL: `http://127.0.0.1:${await freePort()}/`,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    children.add(child);
+    const listening = await new Promise<string>((done, fail) => {
+      createInterface({ input: child.stdout }).on("line", (line) => {
+        if (line.includes("listening")) done(line);
+      });
+      child.once("exit", (code) => fail(new Error(`the dev script exited (${code})`)));
+    });
+    expect(listening).toMatch(/^info listening service=billing url=http:\/\/127\.0\.0\.1:\d+$/);
+    const exited = once(child, "exit");
+    if (child.pid) process.kill(-child.pid, "SIGTERM");
+    await exited;
+    children.delete(child);
   });
 });
 

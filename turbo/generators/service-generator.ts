@@ -18,7 +18,8 @@ import { join, relative } from "node:path";
 
 /** The template every service is generated from. */
 export const TEMPLATE_DIR = "apps/api";
-const TENANT_FILE = "apps/issuer/tenant.dev.json";
+/** The dev tenant a new service is registered in. */
+export const TENANT_FILE = "apps/issuer/tenant.dev.json";
 const TEMPLATE_AUDIENCE = "https://api.example.local";
 const TEMPLATE_PORT = 4000;
 const TEMPLATE_SCOPES = { read: "read:items", write: "write:items" } as const;
@@ -35,7 +36,7 @@ const RESERVED_NAMES = new Set([
   "bench",
   "chaos",
   "test-utils",
-  "tools",
+  "tooling",
   "web-e2e",
 ]);
 /** Build output and local state that a copy must not carry. */
@@ -50,13 +51,19 @@ export interface ServiceOptions {
   port?: number;
 }
 
-export interface GeneratedService {
-  dir: string;
+/** What a new service will be, decided before anything is written. */
+export interface ServicePlan {
+  name: string;
+  audience: string;
   packageName: string;
   port: number;
   scopes: { read: string; write: string };
   /** The dev tenant client registered for the service, with its development-only secret. */
   client: { clientId: string; clientSecret: string };
+}
+
+export interface GeneratedService extends ServicePlan {
+  dir: string;
   files: string[];
 }
 
@@ -125,7 +132,7 @@ function* walk(dir: string): Generator<string> {
   }
 }
 
-const TEXT_FILE = /\.(ts|tsx|js|mjs|cjs|json|md|txt|ya?ml)$/;
+const TEXT_FILE = /\.(ts|tsx|js|mjs|cjs|json|md|txt|ya?ml)$|(^|[/\\])Dockerfile$/;
 
 /** The renames that turn the template's text into the new service's. */
 function renames(service: Required<ServiceOptions>, scopes: GeneratedService["scopes"]) {
@@ -133,6 +140,8 @@ function renames(service: Required<ServiceOptions>, scopes: GeneratedService["sc
   return (text: string) =>
     text
       .replaceAll("@repo/api", `@repo/${name}`)
+      .replaceAll("apps/api/", `apps/${name}/`)
+      .replaceAll("/prod/api", `/prod/${name}`)
       .replaceAll(TEMPLATE_AUDIENCE, audience)
       .replaceAll(TEMPLATE_SCOPES.read, scopes.read)
       .replaceAll(TEMPLATE_SCOPES.write, scopes.write)
@@ -160,29 +169,55 @@ function addAudienceToSignedTokens(text: string, audience: string): string {
 }
 
 /**
+ * Checks the name and the audience and settles the port, client and scopes of a new service,
+ * without writing anything. Throws when the name or the audience cannot be used.
+ */
+export function planService(root: string, options: ServiceOptions): ServicePlan {
+  const nameProblem = checkServiceName(root, options.name);
+  if (nameProblem) throw new Error(`name: ${nameProblem}`);
+  const audienceProblem = checkAudience(root, options.audience);
+  if (audienceProblem) throw new Error(`audience: ${audienceProblem}`);
+  const { name, audience } = options;
+  const client = { clientId: `${name}-dev-client`, clientSecret: `${name}-dev-client-secret` };
+  if (readTenant(root).clients.some((c) => c.clientId === client.clientId)) {
+    throw new Error(`the dev tenant already has a client ${client.clientId}`);
+  }
+  return {
+    name,
+    audience,
+    packageName: `@repo/${name}`,
+    port: options.port ?? choosePort(root),
+    scopes: { read: `read:${name}`, write: `write:${name}` },
+    client,
+  };
+}
+
+/** The commands that take a freshly generated service from files to an answered call. */
+export function nextSteps(plan: ServicePlan): string[] {
+  const url = `http://127.0.0.1:${plan.port}/trpc`;
+  const token = `pnpm get-token --client ${plan.client.clientId} --audience ${plan.audience}`;
+  return [
+    "pnpm install",
+    `pnpm --filter ${plan.packageName} test`,
+    `pnpm --filter ${plan.packageName} dev   # ${url}`,
+    `curl -H "Authorization: Bearer $(${token})" ${url}/whoami`,
+  ];
+}
+
+/**
  * Creates `apps/<name>` from `apps/api`, registers the API (scopes `read:<name>`,
  * `write:<name>`) in the dev tenant with a client allowed both scopes (and grants the clients of
  * `apps/api` the matching rights), and formats what it wrote.
  * Throws before writing anything when the name or the audience cannot be used.
  */
 export function generateService(root: string, options: ServiceOptions): GeneratedService {
-  const nameProblem = checkServiceName(root, options.name);
-  if (nameProblem) throw new Error(`name: ${nameProblem}`);
-  const audienceProblem = checkAudience(root, options.audience);
-  if (audienceProblem) throw new Error(`audience: ${audienceProblem}`);
-
-  const { name } = options;
-  const service = { ...options, port: options.port ?? choosePort(root) };
-  const scopes = { read: `read:${name}`, write: `write:${name}` };
-  const client = { clientId: `${name}-dev-client`, clientSecret: `${name}-dev-client-secret` };
+  const plan = planService(root, options);
+  const { name, audience, scopes, client } = plan;
   const tenant = readTenant(root);
-  if (tenant.clients.some((c) => c.clientId === client.clientId)) {
-    throw new Error(`the dev tenant already has a client ${client.clientId}`);
-  }
 
   const templateDir = join(root, TEMPLATE_DIR);
   const dir = join(root, "apps", name);
-  const rename = renames(service, scopes);
+  const rename = renames(plan, scopes);
   const files: string[] = [];
   for (const source of walk(templateDir)) {
     const target = join(dir, relative(templateDir, source));
@@ -190,7 +225,7 @@ export function generateService(root: string, options: ServiceOptions): Generate
     if (TEXT_FILE.test(source)) {
       let text = rename(readFileSync(source, "utf8"));
       if (/\.test\.ts$|[/\\]test[/\\]/.test(source)) {
-        text = addAudienceToSignedTokens(text, options.audience);
+        text = addAudienceToSignedTokens(text, audience);
       }
       writeFileSync(target, text);
     } else copyFileSync(source, target);
@@ -200,11 +235,11 @@ export function generateService(root: string, options: ServiceOptions): Generate
   const readme = join(dir, "README.md");
   if (existsSync(readme)) {
     const [title = "", ...rest] = readFileSync(readme, "utf8").split("\n");
-    const origin = `Generated from \`${TEMPLATE_DIR}\` by \`pnpm gen service\`: same structure, its own audience (\`${options.audience}\`), scopes (\`${scopes.read}\`, \`${scopes.write}\`) and port (${service.port}).`;
+    const origin = `Generated from \`${TEMPLATE_DIR}\` by \`pnpm gen service\`: same structure, its own audience (\`${audience}\`), scopes (\`${scopes.read}\`, \`${scopes.write}\`) and port (${plan.port}).`;
     writeFileSync(readme, [title, "", origin, ...rest].join("\n"));
   }
 
-  registerInTenant(root, tenant, { audience: options.audience, name, scopes, client });
+  registerInTenant(root, tenant, { audience, name, scopes, client });
   files.push(TENANT_FILE);
 
   // The renamed text can change line lengths; the repository's formatter settles them.
@@ -217,7 +252,7 @@ export function generateService(root: string, options: ServiceOptions): Generate
     },
   );
 
-  return { dir, packageName: `@repo/${name}`, port: service.port, scopes, client, files };
+  return { ...plan, dir, files };
 }
 
 function registerInTenant(

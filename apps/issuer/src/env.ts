@@ -6,9 +6,19 @@ const port = z.coerce
   .min(0, "must be between 0 and 65535")
   .max(65_535, "must be between 0 and 65535");
 
+/** The port of the development issuer (`ISSUER_PORT` overrides it). */
+export const DEFAULT_ISSUER_PORT = 4400;
+
 const envSchema = z.object({
   /** Port of the issuer; its URL is http://127.0.0.1:ISSUER_PORT/. */
-  ISSUER_PORT: port.default(4400),
+  ISSUER_PORT: port.default(DEFAULT_ISSUER_PORT),
+  /** Address to listen on; `0.0.0.0` in a container, so that other containers reach it. */
+  ISSUER_HOST: z.string().min(1).default("127.0.0.1"),
+  /**
+   * The URL clients reach the issuer at, when it is not http://ISSUER_HOST:ISSUER_PORT/ (in a
+   * container network, say): the `iss` of its tokens.
+   */
+  ISSUER_PUBLIC_URL: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional(),
   /** Path of a tenant file to serve instead of tenant.dev.json. */
   ISSUER_TENANT: z.string().min(1).optional(),
   /** Folder of the signing keys instead of apps/issuer/.keys/. */

@@ -1,4 +1,5 @@
 export { devTenant } from "./dev-tenant.js";
+export { DEFAULT_ISSUER_PORT } from "./env.js";
 export {
   type RunningIssuer,
   type StartIssuerOptions,
@@ -21,6 +22,3 @@ export {
   TokenRequestError,
   type TokenResponse,
 } from "./token-request.js";
-
-/** The port of the development issuer (`ISSUER_PORT` overrides it). */
-export const DEFAULT_ISSUER_PORT = 4400;

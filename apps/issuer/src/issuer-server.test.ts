@@ -1,7 +1,9 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { get } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, expect, it } from "vitest";
+import { decodeJwt } from "jose";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { copyOfTestKeys } from "../test/support/keys-dir.js";
 import { type RunningIssuer, startIssuer } from "./issuer-server.js";
 import { type TenantConfig, TenantError } from "./tenant.js";
@@ -82,4 +84,83 @@ it("frees its port on close so that it can start again on it", async () => {
   await issuer.close();
   issuer = await startIssuer({ port, keysDir, tenant: withClients("a") });
   expect(issuer.port).toBe(port);
+});
+
+describe("the root page", () => {
+  it("lists the endpoints and the dev clients with their grants, pointing at the file for secrets", async () => {
+    issuer = await startIssuer({ port: 0, keysDir, quiet: true });
+    const response = await fetch(issuer.issuer, { headers: { accept: "text/html" } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toBe("text/html; charset=utf-8");
+    const page = await response.text();
+    expect(page).toContain(`${issuer.issuer}.well-known/openid-configuration`);
+    expect(page).toContain(issuer.jwksUri);
+    expect(page).toContain(issuer.tokenEndpoint);
+    expect(page).toContain("<code>dev-reader</code>");
+    expect(page).toContain(
+      "<code>https://api.example.local</code>: <code>read:items</code> <code>write:items</code>",
+    );
+    expect(page).toContain("apps/issuer/tenant.dev.json");
+    expect(page).toContain(`ISSUER_PORT=${issuer.port} pnpm get-token --client dev-reader`);
+    for (const client of issuer.tenant.clients) {
+      expect(client.clientSecret).toBeDefined();
+      expect(page).not.toContain(client.clientSecret);
+    }
+  });
+
+  it("shows no secret of another tenant and escapes what the tenant file says", async () => {
+    const tenant = withClients("<b>first</b>");
+    issuer = await startIssuer({ port: 0, keysDir, tenant, quiet: true });
+    const page = await (await fetch(issuer.issuer)).text();
+    expect(page).toContain("<code>&lt;b&gt;first&lt;/b&gt;</code>");
+    expect(page).not.toContain("<b>first</b>");
+    expect(page).not.toContain("-secret");
+    expect(page).toContain("its secrets are not shown");
+  });
+
+  it("answers HEAD without a body and keeps JSON answers for paths that are not endpoints", async () => {
+    issuer = await startIssuer({ port: 0, keysDir, tenant: withClients("a"), quiet: true });
+    const head = await fetch(issuer.issuer, { method: "HEAD" });
+    expect(head.status).toBe(200);
+    expect(await head.text()).toBe("");
+    const missing = await fetch(new URL("nothing-here", issuer.issuer));
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toMatchObject({ error: "not_found" });
+  });
+});
+
+it("names itself by the public URL it is given, which clients reach it by", async () => {
+  issuer = await startIssuer({
+    port: 0,
+    keysDir,
+    tenant: withClients("a"),
+    quiet: true,
+    publicUrl: "http://issuer.internal:4400",
+  });
+  expect(issuer.issuer).toBe("http://issuer.internal:4400/");
+  // As a client in a container network asks: by the public name, here routed to the real port.
+  const discovery = await new Promise<Record<string, string>>((done, fail) => {
+    const request = get(
+      {
+        host: "127.0.0.1",
+        port: issuer?.port,
+        path: "/.well-known/openid-configuration",
+        headers: { host: "issuer.internal:4400" },
+      },
+      (response) => {
+        let body = "";
+        response.setEncoding("utf8").on("data", (chunk: string) => {
+          body += chunk;
+        });
+        response.on("end", () => done(JSON.parse(body)));
+      },
+    );
+    request.on("error", fail);
+  });
+  expect(discovery).toMatchObject({
+    issuer: "http://issuer.internal:4400/",
+    token_endpoint: "http://issuer.internal:4400/oauth/token",
+    jwks_uri: "http://issuer.internal:4400/.well-known/jwks.json",
+  });
+  expect(decodeJwt(await issuer.signAccessToken()).iss).toBe("http://issuer.internal:4400/");
 });

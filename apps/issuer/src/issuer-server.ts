@@ -1,10 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
+import { resolve } from "node:path";
 import type { JWTHeaderParameters, JWTPayload } from "jose";
 import type { errors, Provider } from "oidc-provider";
 import { createAuth0Provider, routes } from "./auth0-provider.js";
 import { fileVersion } from "./file-version.js";
+import { renderHomePage } from "./home-page.js";
 import {
   InvalidRequestBody,
   isFormOrEmpty,
@@ -33,6 +35,12 @@ export interface StartIssuerOptions {
   port?: number;
   /** Address to listen on; default 127.0.0.1. */
   host?: string;
+  /**
+   * The URL clients reach this server at, when it is not `http://HOST:PORT/` (in a container
+   * network, say, `http://issuer:4400/`): the `iss` of its tokens and of its discovery document.
+   * The endpoint URLs there follow the host name each client used, as they always do.
+   */
+  publicUrl?: string;
   /** APIs and clients, fixed for the life of the server. */
   tenant?: TenantConfig;
   /**
@@ -94,6 +102,19 @@ function sendError(res: ServerResponse, status: number, error: string, descripti
 
 function hostForUrl(host: string): string {
   return host.includes(":") ? `[${host}]` : host;
+}
+
+function withTrailingSlash(url: string): string {
+  return url.endsWith("/") ? url : `${url}/`;
+}
+
+function sendHomePage(req: IncomingMessage, res: ServerResponse, page: string) {
+  res.writeHead(200, {
+    "content-type": "text/html; charset=utf-8",
+    "cache-control": "no-store",
+    "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'",
+  });
+  res.end(req.method === "HEAD" ? undefined : page);
 }
 
 async function listen(server: Server, port: number, host: string) {
@@ -158,7 +179,10 @@ export async function startIssuer(options: StartIssuerOptions = {}): Promise<Run
   const port = await listen(server, options.port ?? 0, host);
   // Past the start, a server error (out of file descriptors, say) is reported, not fatal.
   server.on("error", (error) => console.error("issuer: server error", error));
-  const issuer = `${tls ? "https" : "http"}://${hostForUrl(host)}:${port}/`;
+  const issuer = options.publicUrl
+    ? withTrailingSlash(options.publicUrl)
+    : `${tls ? "https" : "http"}://${hostForUrl(host)}:${port}/`;
+  const devTenant = tenantFile !== undefined && resolve(tenantFile) === devTenantPath;
 
   const store = createMemoryStore();
   const tenantSource = tenantFile ?? "passed to startIssuer";
@@ -236,6 +260,10 @@ export async function startIssuer(options: StartIssuerOptions = {}): Promise<Run
       await refresh();
       let request = req;
       const path = req.url?.split("?")[0];
+      if (path === "/" && (req.method === "GET" || req.method === "HEAD")) {
+        sendHomePage(req, res, renderHomePage({ issuer, tenant, devTenant }));
+        return;
+      }
       if (req.method === "POST" && path === routes.token) {
         if (isJsonRequest(req)) request = await jsonToFormRequest(req);
         else if (!isFormOrEmpty(req)) throw new InvalidRequestBody(UNSUPPORTED_BODY);

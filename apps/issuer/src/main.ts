@@ -1,6 +1,7 @@
 import { readEnv } from "./env.js";
 import { startIssuer } from "./issuer-server.js";
 import { defaultKeysDir, devTenantPath } from "./package-paths.js";
+import { runtimeSupportNotice } from "./runtime-support.js";
 import { KeyFileError } from "./signing-keys.js";
 import { TenantError } from "./tenant.js";
 
@@ -10,6 +11,8 @@ function fail(message: string): never {
 }
 
 async function main() {
+  const runtimeNotice = runtimeSupportNotice();
+  if (runtimeNotice) console.warn(`issuer: ${runtimeNotice}`);
   let env: ReturnType<typeof readEnv>;
   try {
     env = readEnv();
@@ -22,6 +25,8 @@ async function main() {
   try {
     issuer = await startIssuer({
       port,
+      host: env.ISSUER_HOST,
+      ...(env.ISSUER_PUBLIC_URL ? { publicUrl: env.ISSUER_PUBLIC_URL } : {}),
       tenantFile: env.ISSUER_TENANT ?? devTenantPath,
       keysDir: env.ISSUER_KEYS_DIR ?? defaultKeysDir,
       https: env.ISSUER_HTTPS,

@@ -6,9 +6,11 @@ import { fileURLToPath } from "node:url";
 import { decodeProtectedHeader } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningIssuer, startIssuer } from "../src/index.js";
+import { runtimeSupportNotice } from "../src/runtime-support.js";
 import { copyOfTestKeys } from "./support/keys-dir.js";
 
 const packageDir = fileURLToPath(new URL("../", import.meta.url));
+const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 
 let keysDir: string;
 let issuer: RunningIssuer;
@@ -55,6 +57,19 @@ describe.concurrent("commands", () => {
       const { code, stdout } = await run("src/cli/token.ts", ["--", "--client", "dev-reader"], {
         ISSUER_PORT: String(issuer.port),
       });
+      expect(code).toBe(0);
+      expect(stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
+      expect(decodeProtectedHeader(stdout.trim()).kid).toBe(issuer.signingKid());
+    });
+
+    it("runs as `pnpm get-token` from the repository root, printing the token alone", async () => {
+      const child = spawn("pnpm", ["get-token", "--client", "dev-reader"], {
+        cwd: repoRoot,
+        env: { ...process.env, ISSUER_PORT: String(issuer.port) },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      const { code, stdout, stderr } = await finished(child);
+      expect(stderr).toBe("");
       expect(code).toBe(0);
       expect(stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
       expect(decodeProtectedHeader(stdout.trim()).kid).toBe(issuer.signingKid());
@@ -118,7 +133,11 @@ describe.concurrent("commands", () => {
       const discovery = await fetch(`${url}.well-known/openid-configuration`);
       expect(((await discovery.json()) as { issuer: string }).issuer).toBe(url);
       child.kill("SIGTERM");
-      expect((await result).code).toBe(0);
+      const { code, stderr } = await result;
+      expect(code).toBe(0);
+      // Once per start, on the Node.js releases the library warns about, and never on the others.
+      const notices = stderr.match(/oidc-provider 9, the dev issuer's library/g) ?? [];
+      expect(notices).toHaveLength(runtimeSupportNotice() === undefined ? 0 : 1);
     });
   });
 });

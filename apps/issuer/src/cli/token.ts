@@ -1,4 +1,4 @@
-// `pnpm -s token [--client dev-writer] [--audience …] [--scope …]`: prints a fresh access token from
+// `pnpm get-token [--client dev-writer] [--audience …] [--scope …]`: prints a fresh access token from
 // the running dev issuer, and nothing else on stdout, so that it fits in a curl command.
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
@@ -10,7 +10,7 @@ import { requestToken, TokenRequestError } from "../token-request.js";
 import { parseOrExit } from "./args.js";
 
 const args = parseOrExit(
-  "pnpm -s token [--client dev-writer] [--audience https://api.example.local] [--scope read:items]",
+  "pnpm get-token [--client dev-writer] [--audience https://api.example.local] [--scope read:items]",
   (argv) =>
     parseArgs({
       args: argv,

@@ -2,9 +2,11 @@ import "server-only";
 import type { AppRouter } from "@repo/api";
 import { createAuthorizedFetch } from "@repo/auth";
 import { createTRPCClient, httpBatchLink } from "@trpc/client";
+import { cache } from "react";
 import { type ApiCallLog, createApiCallLog, timedFetch } from "./api-call-log";
 import { getWebEnv } from "./env";
 import { processSingleton } from "./process-singleton";
+import { getRequestId, REQUEST_ID_HEADER } from "./request-id";
 import { retryOnReset } from "./retry-on-reset";
 import { getTokenClient } from "./token-client";
 import { withTimeout } from "./with-timeout";
@@ -26,39 +28,62 @@ function apiTransport(endpoint: string): typeof fetch {
   return withTimeout(retryOnReset(timedFetch(fetch, getApiCallLog(), endpoint)), apiTimeoutMs);
 }
 
+export interface ApiClientOptions {
+  /** The API's tRPC endpoint. */
+  url: string;
+  /** How requests reach the API (with or without the M2M token). */
+  fetch: typeof fetch;
+  /** The id every HTTP request of the client carries as `x-request-id`; asked for each request. */
+  requestId: () => string | Promise<string>;
+}
+
 /**
- * The typed tRPC client for apps/api, one per process. Every HTTP request carries the process's
- * M2M token; a 401 `invalid_token` drops that token and the request is retried once with a new one.
- * A query (GET) whose keep-alive connection is reset before any answer is sent once more.
+ * A typed tRPC client for apps/api whose every HTTP request carries `x-request-id`, so the API's
+ * answer and log lines can be matched to the request of this server that caused them.
  */
-export function getApiClient() {
-  return processSingleton("api-client", () => {
-    const env = getWebEnv();
-    return createTRPCClient<AppRouter>({
-      links: [
-        httpBatchLink({
-          url: env.API_URL,
-          fetch: createAuthorizedFetch(getTokenClient(), { fetch: apiTransport(env.API_URL) }),
-        }),
-      ],
-    });
+export function createApiClient({ url, fetch, requestId }: ApiClientOptions) {
+  return createTRPCClient<AppRouter>({
+    links: [
+      httpBatchLink({
+        url,
+        fetch,
+        headers: async () => ({ [REQUEST_ID_HEADER]: await requestId() }),
+      }),
+    ],
   });
 }
+
+/** Every HTTP request carries the process's M2M token (see {@link getApiClient}). */
+function authorizedTransport(): typeof fetch {
+  return processSingleton("api-fetch", () => {
+    const env = getWebEnv();
+    return createAuthorizedFetch(getTokenClient(), { fetch: apiTransport(env.API_URL) });
+  });
+}
+
+/**
+ * The typed tRPC client for apps/api, one per page request (or action), so a batch never mixes the
+ * calls of two requests and each carries its own request id. Every HTTP request carries the
+ * process's M2M token; a 401 `invalid_token` drops that token and the request is retried once with
+ * a new one. A query (GET) whose keep-alive connection is reset before any answer is sent once more.
+ */
+export const getApiClient = cache(() =>
+  createApiClient({
+    url: getWebEnv().API_URL,
+    fetch: authorizedTransport(),
+    requestId: getRequestId,
+  }),
+);
 
 /**
  * A client without credentials for the API's public procedures (`health`), so the status page can
  * still reach the API when no token can be obtained.
  */
-export function getPublicApiClient() {
-  return processSingleton("public-api-client", () => {
-    const env = getWebEnv();
-    return createTRPCClient<AppRouter>({
-      links: [
-        httpBatchLink({
-          url: env.API_URL,
-          fetch: apiTransport(env.API_URL),
-        }),
-      ],
-    });
+export const getPublicApiClient = cache(() => {
+  const env = getWebEnv();
+  return createApiClient({
+    url: env.API_URL,
+    fetch: processSingleton("public-api-fetch", () => apiTransport(env.API_URL)),
+    requestId: getRequestId,
   });
-}
+});
