@@ -6,6 +6,12 @@ const port = z.coerce
   .min(0, "must be between 0 and 65535")
   .max(65_535, "must be between 0 and 65535");
 
+/** `1`/`true` or `0`/`false`, default off. */
+const onOff = z
+  .enum(["0", "1", "true", "false"], { error: "must be 1 or 0" })
+  .transform((value) => value === "1" || value === "true")
+  .default(false);
+
 const envSchema = z.object({
   /** Port of the issuer; its URL is http://127.0.0.1:ISSUER_PORT/. */
   ISSUER_PORT: port.default(4400),
@@ -14,10 +20,9 @@ const envSchema = z.object({
   /** Folder of the signing keys instead of apps/issuer/.keys/. */
   ISSUER_KEYS_DIR: z.string().min(1).optional(),
   /** `1` serves https:// with a self-signed certificate (kept in the keys folder). */
-  ISSUER_HTTPS: z
-    .enum(["0", "1", "true", "false"], { error: "must be 1 or 0" })
-    .transform((value) => value === "1" || value === "true")
-    .default(false),
+  ISSUER_HTTPS: onOff,
+  /** `1`: every DPoP proof must carry a server nonce (RFC 9449 §8). */
+  ISSUER_DPOP_NONCE: onOff,
 });
 
 export type IssuerEnv = z.infer<typeof envSchema>;

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
@@ -49,6 +50,12 @@ export interface StartIssuerOptions {
    * that only accept `https://` issuers; they must trust that certificate.
    */
   https?: boolean;
+  /**
+   * Every DPoP proof must carry a nonce this server issued (RFC 9449 §8): a request without one
+   * is answered 400 `use_dpop_nonce` with a `DPoP-Nonce` header. Default false (nonces are
+   * offered, not required).
+   */
+  dpopNonce?: boolean;
 }
 
 export interface RunningIssuer {
@@ -161,9 +168,10 @@ export async function startIssuer(options: StartIssuerOptions = {}): Promise<Run
   const issuer = `${tls ? "https" : "http"}://${hostForUrl(host)}:${port}/`;
 
   const store = createMemoryStore();
+  const dpop = { nonceSecret: randomBytes(32), requireNonce: options.dpopNonce ?? false };
   const tenantSource = tenantFile ?? "passed to startIssuer";
   const install = async (nextTenant: Tenant, nextKeys: KeySet) => {
-    const provider = createAuth0Provider(issuer, nextTenant, nextKeys, store);
+    const provider = createAuth0Provider(issuer, nextTenant, nextKeys, store, dpop);
     await checkClients(provider, nextTenant, tenantSource);
     handle = provider.callback();
     tenant = nextTenant;
