@@ -23,6 +23,8 @@ const envSchema = z.object({
   ISSUER_HTTPS: onOff,
   /** `1`: every DPoP proof must carry a server nonce (RFC 9449 §8). */
   ISSUER_DPOP_NONCE: onOff,
+  /** For `pnpm call` and `token --dpop`: the API's tRPC endpoint (as the web app's `API_URL`). */
+  API_URL: z.url().optional(),
 });
 
 export type IssuerEnv = z.infer<typeof envSchema>;

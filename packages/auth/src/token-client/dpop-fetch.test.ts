@@ -1,10 +1,10 @@
 import { inspect } from "node:util";
+import { checkProof } from "@repo/test-utils";
 import { createTRPCClient, httpBatchLink } from "@trpc/client";
 import { initTRPC } from "@trpc/server";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import { calculateJwkThumbprint } from "jose";
 import { afterEach, describe, expect, it } from "vitest";
-import { checkProof } from "../../test/support/dpop-proof.js";
 import {
   type DpopResourceServerOptions,
   startDpopResourceServer,

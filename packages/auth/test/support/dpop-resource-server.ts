@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { once } from "node:events";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type CheckedProof, checkProof, ProofError } from "./dpop-proof.js";
+import { type CheckedProof, checkProof, ProofError } from "@repo/test-utils";
 
 /** One request the server accepted. */
 export interface AcceptedRequest {
