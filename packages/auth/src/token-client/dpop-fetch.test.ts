@@ -1,3 +1,6 @@
+import { once } from "node:events";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { inspect } from "node:util";
 import { checkProof } from "@repo/test-utils";
 import { createTRPCClient, httpBatchLink } from "@trpc/client";
@@ -228,6 +231,31 @@ describe("a client with a DPoP key, at a resource server", () => {
     expect((await tokens.fetch(`${rs.url}/items`)).status).toBe(401);
     expect(tokenServer.requests).toBe(3);
     expect(rs.arrivals.length - arrived).toBe(2);
+  });
+
+  it("takes a Bearer invalid_token challenge as a refused token too, and a proof error as final", async () => {
+    const { tokens, tokenServer } = await setup();
+    const answers = [
+      'Bearer realm="api", error="invalid_token"',
+      undefined,
+      'DPoP error="invalid_dpop_proof", algs="ES256"',
+    ];
+    const seen: Array<string | undefined> = [];
+    const server = createServer((req, res) => {
+      seen.push(req.headers.authorization);
+      const challenge = answers.shift();
+      res.writeHead(challenge ? 401 : 200, challenge ? { "www-authenticate": challenge } : {});
+      res.end();
+    });
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    cleanups.push(() => new Promise((resolve) => server.close(() => resolve())));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    expect((await tokens.fetch(url)).status).toBe(200);
+    expect(seen).toEqual(["DPoP token-1", "DPoP token-2"]);
+    expect((await tokens.fetch(url)).status).toBe(401);
+    expect(seen).toHaveLength(3);
+    expect(tokenServer.requests).toBe(2);
   });
 
   it("is what createAuthorizedFetch gives a tRPC link", async () => {

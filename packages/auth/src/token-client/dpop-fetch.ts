@@ -4,7 +4,10 @@ import type { DPoPSigner } from "./dpop-key.js";
 /** A resource server's answer to a DPoP-authorized request. */
 export interface ProofAnswer {
   readonly response: Response;
-  /** The server refused the token itself (401 with a DPoP `invalid_token` challenge). */
+  /**
+   * The server refused the token itself: 401 with a challenge `error="invalid_token"`, `DPoP` as
+   * RFC 9449 §7.1 has it, or `Bearer` from a server that speaks of tokens in that scheme only.
+   */
   readonly rejectsToken: boolean;
 }
 
@@ -64,7 +67,6 @@ export async function sendWithProof(
   return {
     response,
     rejectsToken:
-      response.status === 401 &&
-      challenges.some((c) => c.scheme === "dpop" && c.parameters.error === "invalid_token"),
+      response.status === 401 && challenges.some((c) => c.parameters.error === "invalid_token"),
   };
 }
