@@ -28,6 +28,7 @@ function clientMetadata(tenant: Tenant): ClientMetadata[] {
     ...(client.clientSecret ? { client_secret: client.clientSecret } : {}),
     ...(client.jwks ? { jwks: client.jwks as ClientMetadata["jwks"] } : {}),
     token_endpoint_auth_method: clientAuthMethod(client),
+    ...(client.dpopBoundAccessTokens ? { dpop_bound_access_tokens: true } : {}),
     grant_types: ["client_credentials"],
     response_types: [],
     redirect_uris: [],
@@ -64,6 +65,14 @@ const auth0Answers: Middleware = async (ctx, next) => {
   }
 };
 
+/** DPoP settings that outlive one provider instance. */
+export interface DpopSettings {
+  /** 32 bytes that sign server nonces; kept across rebuilds so a nonce stays good after one. */
+  readonly nonceSecret: Buffer;
+  /** Every proof must carry a server nonce (RFC 9449 §8): the first one is answered `use_dpop_nonce`. */
+  readonly requireNonce: boolean;
+}
+
 /**
  * An oidc-provider instance that answers like an Auth0 tenant for machine-to-machine clients.
  * It is immutable: a change of signing keys builds a new one (see issuer-server.ts).
@@ -73,6 +82,7 @@ export function createAuth0Provider(
   tenant: Tenant,
   keySet: KeySet,
   adapter: AdapterFactory,
+  dpop: DpopSettings,
 ): Provider {
   const index = indexTenant(tenant);
   const signingKid = currentKey(keySet).jwk.kid;
@@ -97,7 +107,13 @@ export function createAuth0Provider(
       clientCredentials: { enabled: true },
       resourceIndicators: { enabled: true, getResourceServerInfo },
       devInteractions: { enabled: false },
-      dPoP: { enabled: false },
+      // A token request with a valid proof gets a token bound to its key; the server offers a
+      // nonce in every answer and, when asked to, refuses proofs without one.
+      dPoP: {
+        enabled: true,
+        nonceSecret: dpop.nonceSecret,
+        requireNonce: () => dpop.requireNonce,
+      },
       userinfo: { enabled: false },
     },
     ttl: {

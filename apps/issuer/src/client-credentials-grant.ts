@@ -7,6 +7,7 @@ import type {
 } from "oidc-provider";
 import { errors } from "oidc-provider";
 import { AccessDenied } from "./auth0-errors.js";
+import { dpopBinding } from "./dpop-binding.js";
 import type { Tenant, TenantApi } from "./tenant.js";
 
 export interface TenantIndex {
@@ -63,6 +64,7 @@ export const clientCredentialsParameters = ["audience", "resource", "scope"] as 
  * Auth0's client-credentials grant: the API comes from `audience` (Auth0) or `resource`
  * (RFC 8707); without `scope` the token carries every scope granted to the client for that API,
  * with `scope` it carries exactly those, and a scope not granted is refused (403), not dropped.
+ * A request with a valid DPoP proof gets a token bound to the proof's key (RFC 9449).
  */
 export function createClientCredentialsGrant(
   provider: Provider,
@@ -73,6 +75,7 @@ export function createClientCredentialsGrant(
     ctx: TokenEndpointGrantContext<GrantParams>,
   ): Promise<void> {
     const { client, params } = ctx.oidc;
+    const proof = await dpopBinding.readProof(provider, ctx);
     const { audience, resource } = params;
     if (Array.isArray(resource)) {
       throw new errors.InvalidTarget(
@@ -102,6 +105,7 @@ export function createClientCredentialsGrant(
       scope: scopes.join(" ") || undefined,
     });
     token.resourceServer = new provider.ResourceServer(identifier, resourceServer);
+    await dpopBinding.bind(provider, ctx, proof, token);
     ctx.oidc.entity("ClientCredentials", token);
     const accessToken = await token.save();
 
@@ -109,7 +113,7 @@ export function createClientCredentialsGrant(
       access_token: accessToken,
       ...(token.scope ? { scope: token.scope } : {}),
       expires_in: token.expiration,
-      token_type: "Bearer",
+      token_type: token.tokenType,
     };
   };
 }

@@ -2,7 +2,12 @@ import { expect, it } from "vitest";
 import { readEnv } from "./env.js";
 
 it("defaults to port 4400 and the dev tenant", () => {
-  const defaults = { ISSUER_PORT: 4400, ISSUER_HOST: "127.0.0.1", ISSUER_HTTPS: false };
+  const defaults = {
+    ISSUER_PORT: 4400,
+    ISSUER_HOST: "127.0.0.1",
+    ISSUER_HTTPS: false,
+    ISSUER_DPOP_NONCE: false,
+  };
   expect(readEnv({})).toEqual(defaults);
   expect(readEnv({ ISSUER_PORT: "" })).toEqual(defaults);
 });
@@ -16,6 +21,7 @@ it("reads the port and the optional paths", () => {
       ISSUER_TENANT: "t.json",
       ISSUER_KEYS_DIR: "k",
       ISSUER_HTTPS: "1",
+      ISSUER_DPOP_NONCE: "true",
     }),
   ).toEqual({
     ISSUER_PORT: 4500,
@@ -24,6 +30,7 @@ it("reads the port and the optional paths", () => {
     ISSUER_TENANT: "t.json",
     ISSUER_KEYS_DIR: "k",
     ISSUER_HTTPS: true,
+    ISSUER_DPOP_NONCE: true,
   });
 });
 
@@ -31,8 +38,8 @@ it.each(["http", "70000", "-1", "44.5"])("names ISSUER_PORT when it is %s", (val
   expect(() => readEnv({ ISSUER_PORT: value })).toThrow(/ISSUER_PORT/);
 });
 
-it("names ISSUER_HTTPS when it is not a switch", () => {
-  expect(() => readEnv({ ISSUER_HTTPS: "yes" })).toThrow(/ISSUER_HTTPS/);
+it.each(["ISSUER_HTTPS", "ISSUER_DPOP_NONCE"])("names %s when it is not a switch", (name) => {
+  expect(() => readEnv({ [name]: "yes" })).toThrow(new RegExp(name));
 });
 
 it("names ISSUER_PUBLIC_URL when it is not an http(s) URL", () => {

@@ -9,6 +9,12 @@ const port = z.coerce
 /** The port of the development issuer (`ISSUER_PORT` overrides it). */
 export const DEFAULT_ISSUER_PORT = 4400;
 
+/** `1`/`true` or `0`/`false`, default off. */
+const onOff = z
+  .enum(["0", "1", "true", "false"], { error: "must be 1 or 0" })
+  .transform((value) => value === "1" || value === "true")
+  .default(false);
+
 const envSchema = z.object({
   /** Port of the issuer; its URL is http://127.0.0.1:ISSUER_PORT/. */
   ISSUER_PORT: port.default(DEFAULT_ISSUER_PORT),
@@ -24,10 +30,11 @@ const envSchema = z.object({
   /** Folder of the signing keys instead of apps/issuer/.keys/. */
   ISSUER_KEYS_DIR: z.string().min(1).optional(),
   /** `1` serves https:// with a self-signed certificate (kept in the keys folder). */
-  ISSUER_HTTPS: z
-    .enum(["0", "1", "true", "false"], { error: "must be 1 or 0" })
-    .transform((value) => value === "1" || value === "true")
-    .default(false),
+  ISSUER_HTTPS: onOff,
+  /** `1`: every DPoP proof must carry a server nonce (RFC 9449 §8). */
+  ISSUER_DPOP_NONCE: onOff,
+  /** For `pnpm call` and `token --dpop`: the API's tRPC endpoint (as the web app's `API_URL`). */
+  API_URL: z.url().optional(),
 });
 
 export type IssuerEnv = z.infer<typeof envSchema>;

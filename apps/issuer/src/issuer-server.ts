@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
@@ -57,6 +58,12 @@ export interface StartIssuerOptions {
    * that only accept `https://` issuers; they must trust that certificate.
    */
   https?: boolean;
+  /**
+   * Every DPoP proof must carry a nonce this server issued (RFC 9449 §8): a request without one
+   * is answered 400 `use_dpop_nonce` with a `DPoP-Nonce` header. Default false (nonces are
+   * offered, not required).
+   */
+  dpopNonce?: boolean;
 }
 
 export interface RunningIssuer {
@@ -185,9 +192,10 @@ export async function startIssuer(options: StartIssuerOptions = {}): Promise<Run
   const devTenant = tenantFile !== undefined && resolve(tenantFile) === devTenantPath;
 
   const store = createMemoryStore();
+  const dpop = { nonceSecret: randomBytes(32), requireNonce: options.dpopNonce ?? false };
   const tenantSource = tenantFile ?? "passed to startIssuer";
   const install = async (nextTenant: Tenant, nextKeys: KeySet) => {
-    const provider = createAuth0Provider(issuer, nextTenant, nextKeys, store);
+    const provider = createAuth0Provider(issuer, nextTenant, nextKeys, store, dpop);
     await checkClients(provider, nextTenant, tenantSource);
     handle = provider.callback();
     tenant = nextTenant;

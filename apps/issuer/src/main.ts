@@ -30,6 +30,7 @@ async function main() {
       tenantFile: env.ISSUER_TENANT ?? devTenantPath,
       keysDir: env.ISSUER_KEYS_DIR ?? defaultKeysDir,
       https: env.ISSUER_HTTPS,
+      dpopNonce: env.ISSUER_DPOP_NONCE,
     });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;

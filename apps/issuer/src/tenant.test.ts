@@ -25,7 +25,7 @@ const client = {
 };
 
 describe("the dev tenant", () => {
-  it("seeds the example API with RBAC and the reader and writer clients", () => {
+  it("seeds the example API with RBAC and the reader, writer and DPoP clients", () => {
     expect(devTenant.apis).toEqual([
       expect.objectContaining({
         identifier: API,
@@ -40,10 +40,17 @@ describe("the dev tenant", () => {
     expect(grants).toEqual({
       "dev-reader": ["read:items"],
       "dev-writer": ["read:items", "write:items"],
+      "dev-dpop": ["read:items", "write:items"],
     });
     expect(devTenant.clients.map((entry) => entry.clientSecret)).toEqual([
       "dev-reader-secret",
       "dev-writer-secret",
+      "dev-dpop-secret",
+    ]);
+    expect(devTenant.clients.map((entry) => entry.dpopBoundAccessTokens)).toEqual([
+      false,
+      false,
+      true,
     ]);
   });
 });

@@ -30,6 +30,8 @@ const clientSchema = z.strictObject({
   /** Public keys for `private_key_jwt` client authentication. */
   jwks: z.strictObject({ keys: z.array(publicJwk).min(1) }).optional(),
   authMethod: z.enum(["client_secret_post", "client_secret_basic", "private_key_jwt"]).optional(),
+  /** Its tokens must be DPoP-bound: a token request without a DPoP proof is refused (RFC 9449). */
+  dpopBoundAccessTokens: z.boolean().default(false),
   /** Auth0's client grants: which APIs this client may get tokens for, with which scopes. */
   grants: z
     .array(z.strictObject({ audience: z.string().min(1), scopes: z.array(scopeToken).default([]) }))

@@ -1,6 +1,6 @@
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
-import { clientAuthMethod, type Tenant } from "./tenant.js";
+import { clientAuthMethod, type Tenant, type TenantClient } from "./tenant.js";
 
 export interface TokenRequest {
   /** A client of the tenant with a secret; default `dev-writer`. */
@@ -71,6 +71,28 @@ function postForm(url: URL, form: URLSearchParams, ca?: string) {
   });
 }
 
+/** A tenant client that authenticates with a secret, and that secret. */
+export function secretClient(
+  tenant: Tenant,
+  clientId: string,
+): { client: TenantClient; clientSecret: string } {
+  const client = tenant.clients.find((candidate) => candidate.clientId === clientId);
+  if (!client) throw new Error(`the tenant has no client "${clientId}"`);
+  if (!client.clientSecret || clientAuthMethod(client) === "private_key_jwt") {
+    throw new Error(`client "${clientId}" has no client secret (it uses private_key_jwt)`);
+  }
+  return { client, clientSecret: client.clientSecret };
+}
+
+/** `audience` (default: the first API the client is granted) and `scope`, as form fields. */
+export function grantParameters(
+  client: TenantClient,
+  { audience, scope }: Pick<TokenRequest, "audience" | "scope">,
+): Record<string, string> {
+  const target = audience ?? client.grants[0]?.audience;
+  return { ...(target ? { audience: target } : {}), ...(scope ? { scope } : {}) };
+}
+
 /**
  * Asks a running issuer for an access token as a tenant client would (client_secret_post), using
  * the secret the tenant declares for that client. `ca` is the certificate to trust in HTTPS mode.
@@ -81,19 +103,13 @@ export async function requestToken(
   { clientId = "dev-writer", audience, scope }: TokenRequest = {},
   ca?: string,
 ): Promise<TokenResponse> {
-  const client = tenant.clients.find((candidate) => candidate.clientId === clientId);
-  if (!client) throw new Error(`the tenant has no client "${clientId}"`);
-  if (!client.clientSecret || clientAuthMethod(client) === "private_key_jwt") {
-    throw new Error(`client "${clientId}" has no client secret (it uses private_key_jwt)`);
-  }
+  const { client, clientSecret } = secretClient(tenant, clientId);
   const form = new URLSearchParams({
     grant_type: "client_credentials",
     client_id: client.clientId,
-    client_secret: client.clientSecret,
+    client_secret: clientSecret,
+    ...grantParameters(client, { audience, scope }),
   });
-  const target = audience ?? client.grants[0]?.audience;
-  if (target) form.set("audience", target);
-  if (scope) form.set("scope", scope);
 
   const { status, json } = await postForm(new URL(tokenEndpoint), form, ca);
   if (status !== 200 || typeof json.access_token !== "string") {

@@ -2,8 +2,11 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { rm } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
-import { decodeProtectedHeader } from "jose";
+import { checkProof } from "@repo/test-utils";
+import { decodeJwt, decodeProtectedHeader } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningIssuer, startIssuer } from "../src/index.js";
 import { runtimeSupportNotice } from "../src/runtime-support.js";
@@ -14,14 +17,53 @@ const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 
 let keysDir: string;
 let issuer: RunningIssuer;
+let api: { url: string; server: Server; seen: Array<{ method: string; path: string }> };
+
+/**
+ * A stand-in for the API's tRPC endpoint that takes only DPoP: it checks each proof against the
+ * token's `cnf.jkt`, asks once for its nonce, and answers with the call's input.
+ */
+async function startDpopApi() {
+  const nonce = "api-nonce-1";
+  const seen: Array<{ method: string; path: string }> = [];
+  const server = createServer(async (req, res) => {
+    let body = "";
+    for await (const chunk of req) body += chunk;
+    const url = new URL(req.url ?? "/", `http://${req.headers.host}`);
+    seen.push({ method: req.method ?? "", path: url.pathname });
+    const [scheme, token] = (req.headers.authorization ?? "").split(" ");
+    const refuse = (error: string, headers: Record<string, string> = {}) => {
+      res.writeHead(401, { "www-authenticate": `DPoP error="${error}"`, ...headers }).end();
+    };
+    if (scheme !== "DPoP" || !token) return refuse("invalid_token");
+    const proof = await checkProof(String(req.headers.dpop), {
+      method: req.method ?? "",
+      url: url.href,
+      accessToken: token,
+    }).catch(() => undefined);
+    if (!proof || (decodeJwt(token).cnf as { jkt?: string })?.jkt !== proof.jkt) {
+      return refuse("invalid_dpop_proof");
+    }
+    if (proof.nonce !== nonce) return refuse("use_dpop_nonce", { "dpop-nonce": nonce });
+    const input = req.method === "GET" ? url.searchParams.get("input") : body;
+    const data = { path: url.pathname, input: input ? JSON.parse(input) : null };
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify({ result: { data } }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/trpc`, server, seen };
+}
 
 beforeAll(async () => {
   keysDir = await copyOfTestKeys();
   issuer = await startIssuer({ port: 0, keysDir, quiet: true });
+  api = await startDpopApi();
 });
 
 afterAll(async () => {
   await issuer?.close();
+  await new Promise((resolve) => api?.server.close(resolve));
   await rm(keysDir, { recursive: true, force: true });
 });
 
@@ -86,6 +128,58 @@ describe.concurrent("commands", () => {
       expect(result.code).toBe(1);
       expect(result.stdout).toBe("");
       expect(result.stderr).toContain("access_denied");
+    });
+  });
+
+  describe("token --dpop", () => {
+    it("prints a curl command with a DPoP-bound token and a proof for that request", async () => {
+      const url = `${api.url}/items.list?input=%7B%7D`;
+      const { code, stdout } = await run(
+        "src/cli/token.ts",
+        ["--dpop", "--url", url, "--method", "post"],
+        { ISSUER_PORT: String(issuer.port) },
+      );
+      expect(code).toBe(0);
+      const match =
+        /^curl -X POST -H 'Authorization: DPoP ([\w.-]+)' -H 'DPoP: ([\w.-]+)' '(.+)'\n$/.exec(
+          stdout,
+        );
+      const [, token = "", proof = "", printedUrl] = match ?? [];
+      expect(printedUrl).toBe(url);
+      const checked = await checkProof(proof, { method: "POST", url, accessToken: token });
+      expect(decodeJwt(token)).toMatchObject({ azp: "dev-dpop", cnf: { jkt: checked.jkt } });
+    });
+  });
+
+  describe("call", () => {
+    const env = () => ({ ISSUER_PORT: String(issuer.port), API_URL: api.url });
+
+    it("calls a query with DPoP, answering the API's nonce, and prints its result", async () => {
+      const { code, stdout } = await run("src/cli/call.ts", ["whoami"], env());
+      expect(code).toBe(0);
+      expect(JSON.parse(stdout)).toEqual({ path: "/trpc/whoami", input: null });
+    });
+
+    it("sends a mutation's input as a POST", async () => {
+      const { code, stdout } = await run(
+        "src/cli/call.ts",
+        ["items.create", '{"name":"pen"}', "--mutation"],
+        env(),
+      );
+      expect(code).toBe(0);
+      expect(JSON.parse(stdout)).toEqual({ path: "/trpc/items.create", input: { name: "pen" } });
+      expect(api.seen.filter((r) => r.path === "/trpc/items.create").map((r) => r.method)).toEqual([
+        "POST",
+        "POST",
+      ]);
+    });
+
+    it("exits 1 with the API's challenge, and no token, when the call is refused", async () => {
+      const { code, stdout, stderr } = await run("src/cli/call.ts", ["whoami", "--bearer"], env());
+      expect(code).toBe(1);
+      expect(stdout).toBe("");
+      expect(stderr).toContain('WWW-Authenticate: DPoP error="invalid_token"');
+      expect(stderr).not.toMatch(/ey[\w-]+\.ey/);
     });
   });
 

@@ -1,4 +1,5 @@
 export { claimsFor } from "./access-token-claims.js";
+export { type CheckedProof, checkProof, ProofError } from "./dpop-proof.js";
 export { freePort } from "./free-port.js";
 export {
   JWKS_SERVER_PATHS,

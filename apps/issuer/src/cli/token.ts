@@ -1,51 +1,60 @@
 // `pnpm get-token [--client dev-writer] [--audience …] [--scope …]`: prints a fresh access token from
 // the running dev issuer, and nothing else on stdout, so that it fits in a curl command.
-import { readFile } from "node:fs/promises";
+// `--dpop [--url …] [--method GET]` prints a whole curl command instead: a DPoP-bound token and a
+// proof for that one request.
 import { parseArgs } from "node:util";
-import { readEnv } from "../env.js";
-import { defaultKeysDir, devTenantPath } from "../package-paths.js";
-import { loadTenant } from "../tenant.js";
-import { certificatePath } from "../tls-certificate.js";
 import { requestToken, TokenRequestError } from "../token-request.js";
 import { parseOrExit } from "./args.js";
+import { devIssuer, START_ISSUER, unreachable } from "./dev-issuer.js";
+import { dpopCaller } from "./dpop-caller.js";
 
 const args = parseOrExit(
-  "pnpm get-token [--client dev-writer] [--audience https://api.example.local] [--scope read:items]",
+  "pnpm get-token [--client dev-writer] [--audience https://api.example.local] [--scope read:items]\n" +
+    "       pnpm get-token --dpop [--client dev-dpop] [--url http://127.0.0.1:4000/trpc/whoami] [--method GET]",
   (argv) =>
     parseArgs({
       args: argv,
       options: {
-        client: { type: "string", default: "dev-writer" },
+        client: { type: "string" },
         audience: { type: "string" },
         scope: { type: "string" },
+        dpop: { type: "boolean", default: false },
+        url: { type: "string" },
+        method: { type: "string", default: "GET" },
       },
     }).values,
 );
 
+/** `value` in single quotes for a POSIX shell. */
+function quote(value: string): string {
+  return `'${value.replaceAll("'", `'\\''`)}'`;
+}
+
 try {
-  const env = readEnv();
-  const port = env.ISSUER_PORT === 0 ? 4400 : env.ISSUER_PORT;
-  const tenant = loadTenant(env.ISSUER_TENANT ?? devTenantPath);
-  const issuer = `${env.ISSUER_HTTPS ? "https" : "http"}://127.0.0.1:${port}/`;
-  const ca = env.ISSUER_HTTPS
-    ? await readFile(certificatePath(env.ISSUER_KEYS_DIR ?? defaultKeysDir), "utf8")
-    : undefined;
+  const { issuer, tokenEndpoint, tenant, ca, apiUrl } = await devIssuer();
+  const request = {
+    clientId: args.client ?? (args.dpop ? "dev-dpop" : "dev-writer"),
+    ...(args.audience ? { audience: args.audience } : {}),
+    ...(args.scope ? { scope: args.scope } : {}),
+  };
   try {
-    const request = {
-      clientId: args.client,
-      ...(args.audience ? { audience: args.audience } : {}),
-      ...(args.scope ? { scope: args.scope } : {}),
-    };
-    const token = await requestToken(new URL("oauth/token", issuer).href, tenant, request, ca);
-    process.stdout.write(`${token.access_token}\n`);
+    if (args.dpop) {
+      const url = new URL(args.url ?? `${apiUrl.replace(/\/$/, "")}/whoami`);
+      const method = args.method.toUpperCase();
+      const caller = await dpopCaller(tokenEndpoint, tenant, request);
+      const proof = await caller.proof(method, url);
+      const parts = ["curl", ...(method === "GET" ? [] : ["-X", method])];
+      parts.push("-H", quote(`Authorization: DPoP ${caller.accessToken}`));
+      parts.push("-H", quote(`DPoP: ${proof}`), quote(url.href));
+      process.stdout.write(`${parts.join(" ")}\n`);
+      console.error("token: the proof is good for this one request, within a minute");
+    } else {
+      const token = await requestToken(tokenEndpoint, tenant, request, ca);
+      process.stdout.write(`${token.access_token}\n`);
+    }
   } catch (error) {
     if (error instanceof TokenRequestError) throw error;
-    if ((error as NodeJS.ErrnoException).code === "ECONNREFUSED") {
-      throw new Error(
-        `no issuer answers at ${issuer}; start it with \`pnpm --filter @repo/issuer dev\` (or set ISSUER_PORT)`,
-      );
-    }
-    throw error;
+    throw unreachable(error, "issuer", issuer, START_ISSUER);
   }
 } catch (error) {
   console.error(`token: ${(error as Error).message}`);

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { authorizationServer } from "./authorization-server.js";
+import { type AuthorizedFetchOptions, authorizedFetch } from "./authorized-fetch.js";
 import { type ClientCredentialsClientOptions, resolveClientOptions } from "./client-options.js";
 import { TokenClientClosedError } from "./errors.js";
 import {
@@ -21,6 +22,22 @@ export interface ClientCredentialsClient {
    * `accessToken`, only when the cached token is that one (a newer token is kept).
    */
   invalidate(selector?: TokenSelector & { accessToken?: string | undefined }): Promise<void>;
+  /**
+   * `fetch` with this client's token: `Authorization: Bearer <token>`, or with `dpop`
+   * `Authorization: DPoP <token>` and a fresh proof per request, the API's nonce remembered and
+   * asked-for nonces answered by one more send. A 401 `invalid_token` drops the token and sends
+   * once more with a new one. `options` picks another audience or scope, or the `fetch` to use.
+   */
+  fetch(
+    input: string | URL | Request,
+    init?: RequestInit,
+    options?: AuthorizedFetchOptions,
+  ): Promise<Response>;
+  /**
+   * The RFC 7638 thumbprint of the DPoP public key (the `cnf.jkt` of this client's tokens), or
+   * `undefined` without `dpop`. For status pages: it identifies the key, it is not a secret.
+   */
+  dpopKeyThumbprint(): Promise<string | undefined>;
   /** Counters for dashboards. */
   stats(): TokenClientStats;
   /** Stops serving tokens, aborts pending requests and closes the store. */
@@ -71,14 +88,17 @@ export function createClientCredentialsClient(
   // before the drop reached it must neither hand it out again nor cache it back.
   const rejected = new Map<string, string>();
 
-  const target = (selector: TokenSelector = {}): RefreshTarget => {
+  const { dpop } = resolved;
+  const dpopKeyThumbprint = async () => (dpop ? (await dpop.key()).thumbprint : undefined);
+
+  // A DPoP-bound token is good only with its key, so the key's thumbprint is part of the cache
+  // key: clients with their own keys never share a token, clients with the same key pair do.
+  const target = async (selector: TokenSelector = {}): Promise<RefreshTarget> => {
     const audience = selector.audience ?? resolved.audience;
     const scope = normalizeScope(selector.scope ?? resolved.scope);
-    const key = createHash("sha256")
-      .update(
-        JSON.stringify([resolved.endpointId, resolved.clientId, audience ?? null, scope ?? null]),
-      )
-      .digest("base64url");
+    const identity = [resolved.endpointId, resolved.clientId, audience ?? null, scope ?? null];
+    if (dpop) identity.push((await dpop.key()).thumbprint);
+    const key = createHash("sha256").update(JSON.stringify(identity)).digest("base64url");
     return { key, tokenKey: { audience, scope } };
   };
 
@@ -124,7 +144,7 @@ export function createClientCredentialsClient(
 
   const getTokenSet = async (request: TokenRequestOptions = {}): Promise<TokenSet> => {
     if (closing.signal.aborted) throw new TokenClientClosedError();
-    const t = target(request);
+    const t = await target(request);
     const at = now();
     const entry = local.get(t.key);
     if (entry && at < entry.tokenSet.expiresAt && !request.forceRefresh) {
@@ -141,32 +161,38 @@ export function createClientCredentialsClient(
     return singleFlight(t, () => load(t, want));
   };
 
+  const getToken = async (request?: TokenRequestOptions) =>
+    (await getTokenSet(request)).accessToken;
+
+  const invalidate: ClientCredentialsClient["invalidate"] = async (selector = {}) => {
+    const t = await target(selector);
+    const cached = local.get(t.key);
+    if (
+      selector.accessToken === undefined ||
+      cached?.tokenSet.accessToken === selector.accessToken
+    ) {
+      local.delete(t.key);
+    }
+    if (selector.accessToken !== undefined) {
+      rejected.set(t.key, selector.accessToken);
+      // A load started before this call may return the dropped token: later callers start anew.
+      flights.delete(t.key);
+    }
+    await store.delete(t.key, selector.accessToken);
+  };
+
   return {
     getTokenSet,
-    async getToken(request) {
-      return (await getTokenSet(request)).accessToken;
-    },
+    getToken,
     async peekTokenSet(selector) {
-      const t = target(selector);
+      const t = await target(selector);
       const cached = local.get(t.key)?.tokenSet ?? (await store.get(t.key));
       return cached && now() < cached.expiresAt ? cached : undefined;
     },
-    async invalidate(selector = {}) {
-      const t = target(selector);
-      const cached = local.get(t.key);
-      if (
-        selector.accessToken === undefined ||
-        cached?.tokenSet.accessToken === selector.accessToken
-      ) {
-        local.delete(t.key);
-      }
-      if (selector.accessToken !== undefined) {
-        rejected.set(t.key, selector.accessToken);
-        // A load started before this call may return the dropped token: later callers start anew.
-        flights.delete(t.key);
-      }
-      await store.delete(t.key, selector.accessToken);
-    },
+    invalidate,
+    fetch: (input, init, options = {}) =>
+      authorizedFetch({ getToken, invalidate, dpop }, options, input, init),
+    dpopKeyThumbprint,
     stats() {
       const { tokenRequests, tokenRequestFailures } = coordinator.counts();
       return {
@@ -175,6 +201,8 @@ export function createClientCredentialsClient(
         ...counters,
         store: store.kind,
         storeDegraded: store.degraded,
+        dpopProofs: dpop?.counts.proofs ?? 0,
+        dpopNonceRetries: dpop?.counts.nonceRetries ?? 0,
       };
     },
     async close() {

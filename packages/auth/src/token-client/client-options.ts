@@ -1,6 +1,7 @@
 import type * as oauth from "oauth4webapi";
 import { type ResolvedRetryOptions, resolveRetry } from "./backoff.js";
 import { type ClientAuthOptions, createClientAuth } from "./client-auth.js";
+import { createDPoPSigner, type DPoPOption, type DPoPSigner } from "./dpop-key.js";
 import { memoryStore } from "./memory-store.js";
 import type { AudienceParam, RetryOptions, TokenClientEvent, TokenStore } from "./types.js";
 
@@ -18,6 +19,13 @@ export interface ClientCredentialsClientOptions extends ClientAuthOptions {
   audienceParam?: AudienceParam | undefined;
   /** Where tokens are kept. Default `memoryStore()`. Closed by `close()`. */
   store?: TokenStore | undefined;
+  /**
+   * Sender-constrained tokens (RFC 9449 DPoP): `true` generates a key for this client (ES256,
+   * private part not extractable), `{ keyPair }` uses yours. Token requests carry a proof, tokens
+   * must come back `token_type: DPoP`, and `fetch` sends `Authorization: DPoP` with a fresh proof
+   * per request. Tokens are cached per key: see the README on sharing them through Redis.
+   */
+  dpop?: DPoPOption | undefined;
   /**
    * How long before expiry a refresh starts, ms. Default 60 000, at most a quarter of the token's
    * lifetime. Each process picks a random point between this and half of it.
@@ -55,6 +63,7 @@ export interface ResolvedClientOptions {
   readonly scope: string | readonly string[] | undefined;
   readonly audienceParam: AudienceParam;
   readonly store: TokenStore;
+  readonly dpop: DPoPSigner | undefined;
   readonly refreshSkew: number;
   readonly defaultExpiresIn: number;
   readonly timeout: number;
@@ -99,6 +108,7 @@ export function resolveClientOptions(
     defaultExpiresIn: positive(options.defaultExpiresIn ?? 3_600, "defaultExpiresIn"),
     retry,
     store: options.store ?? memoryStore({ now }),
+    dpop: createDPoPSigner(options.dpop),
     fetch: options.fetch ?? globalThis.fetch,
     now,
     random: options.random ?? Math.random,

@@ -7,6 +7,7 @@ export {
   createClientCredentialsClient,
 } from "./client-credentials-client.js";
 export type { ClientCredentialsClientOptions } from "./client-options.js";
+export type { DPoPOption } from "./dpop-key.js";
 export {
   DiscoveryIssuerMismatchError,
   InvalidTokenResponseError,

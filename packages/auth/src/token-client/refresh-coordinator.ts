@@ -63,8 +63,10 @@ export function createRefreshCoordinator({
   const { store, now, random, sleep, emit, retry, timeout } = options;
   const counters = { tokenRequests: 0, tokenRequestFailures: 0 };
   const client: oauth.Client = { client_id: options.clientId };
+  const { dpop } = options;
   const countingFetch: typeof fetch = async (input, init) => {
     if (init?.method === "POST") counters.tokenRequests++;
+    if (dpop && new Headers(init?.headers).has("dpop")) dpop.counts.proofs++;
     return options.fetch(input, init);
   };
   const throwIfClosed = () => {
@@ -108,6 +110,10 @@ export function createRefreshCoordinator({
           timeout,
           defaultExpiresIn: options.defaultExpiresIn,
           signal,
+          dpop: dpop && (await dpop.key()).handle,
+          onNonceRetry: () => {
+            if (dpop) dpop.counts.nonceRetries++;
+          },
         };
         const tokenSet = await requestToken(ctx, new URLSearchParams(parameters), t.tokenKey.scope);
         emit({ type: "token_received", key: t.tokenKey, expiresAt: tokenSet.expiresAt, attempt });

@@ -26,10 +26,34 @@ export interface TokenEndpointContext {
   readonly defaultExpiresIn: number;
   /** Aborts the attempt from outside (the client was closed). */
   readonly signal?: AbortSignal | undefined;
+  /** Asks for a token bound to this key (RFC 9449): the request carries a proof. */
+  readonly dpop?: oauth.DPoPHandle | undefined;
+  /** Called before the request is sent again with the server's new DPoP nonce. */
+  readonly onNonceRetry?: (() => void) | undefined;
 }
 
-/** One client-credentials POST, validated. Throws a `TokenClientError` on every failure. */
+/**
+ * One client-credentials token request, validated. Throws a `TokenClientError` on every failure.
+ * With DPoP, an answer `use_dpop_nonce` (RFC 9449 §8) is followed by one more POST: oauth4webapi
+ * took the nonce from that answer's `DPoP-Nonce` header and puts it in the new proof.
+ */
 export async function requestToken(
+  ctx: TokenEndpointContext,
+  parameters: URLSearchParams,
+  requestedScope: string | undefined,
+): Promise<TokenSet> {
+  try {
+    return await exchange(ctx, parameters, requestedScope);
+  } catch (err) {
+    if (!(ctx.dpop && err instanceof TokenEndpointError && err.error === "use_dpop_nonce")) {
+      throw err;
+    }
+    ctx.onNonceRetry?.();
+    return exchange(ctx, parameters, requestedScope);
+  }
+}
+
+async function exchange(
   ctx: TokenEndpointContext,
   parameters: URLSearchParams,
   requestedScope: string | undefined,
@@ -47,6 +71,7 @@ export async function requestToken(
       parameters,
       {
         signal: controller.signal,
+        DPoP: ctx.dpop,
         [oauth.customFetch]: (url, init) =>
           guardTransport(() => ctx.fetch(url, init), controller.signal, ctx.timeout),
         [oauth.allowInsecureRequests]: new URL(ctx.as.token_endpoint ?? "").protocol === "http:",
@@ -124,8 +149,13 @@ async function parseTokenResponse(
   } catch (err) {
     throw fromProcessingError(err, status);
   }
-  if (parsed.token_type !== "bearer") {
-    throw new InvalidTokenResponseError("token response token_type is not Bearer", { status });
+  // A server that ignores the proof answers a Bearer token: refused, since the caller asked
+  // for a token that is useless without its key, and the API may insist on that.
+  const tokenType = ctx.dpop ? "DPoP" : "Bearer";
+  if (parsed.token_type !== tokenType.toLowerCase()) {
+    throw new InvalidTokenResponseError(`token response token_type is not ${tokenType}`, {
+      status,
+    });
   }
   const expiresIn = parsed.expires_in ?? ctx.defaultExpiresIn;
   if (!(Number.isFinite(expiresIn) && expiresIn > 0)) {
@@ -135,7 +165,7 @@ async function parseTokenResponse(
   }
   return {
     accessToken: parsed.access_token,
-    tokenType: "Bearer",
+    tokenType,
     issuedAt,
     expiresAt: issuedAt + expiresIn * 1000,
     scope: parsed.scope ?? requestedScope,

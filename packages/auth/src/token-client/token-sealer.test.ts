@@ -19,7 +19,9 @@ describe("tokenSealer", () => {
     expect(sealer.open("k", sealed)).toEqual(tokenSet);
     expect(sealer.open("k", null)).toBeUndefined();
     expect(sealer.open("k", "not json")).toBeUndefined();
-    expect(sealer.open("k", JSON.stringify({ ...tokenSet, tokenType: "DPoP" }))).toBeUndefined();
+    const bound = { ...tokenSet, tokenType: "DPoP" as const };
+    expect(sealer.open("k", sealer.seal("k", bound))).toEqual(bound);
+    expect(sealer.open("k", JSON.stringify({ ...tokenSet, tokenType: "MAC" }))).toBeUndefined();
     expect(sealer.open("k", JSON.stringify({ ...tokenSet, accessToken: "" }))).toBeUndefined();
   });
 

@@ -64,7 +64,7 @@ function isTokenSet(value: unknown): value is TokenSet {
     v !== null &&
     typeof v.accessToken === "string" &&
     v.accessToken.length > 0 &&
-    v.tokenType === "Bearer" &&
+    (v.tokenType === "Bearer" || v.tokenType === "DPoP") &&
     typeof v.expiresAt === "number" &&
     typeof v.issuedAt === "number" &&
     (v.scope === undefined || typeof v.scope === "string")

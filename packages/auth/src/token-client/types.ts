@@ -6,8 +6,8 @@ export type { TokenFailure };
 /** An access token with what the client knows about it. Times are epoch milliseconds. */
 export interface TokenSet {
   readonly accessToken: string;
-  /** Always `"Bearer"`: other token types are rejected. */
-  readonly tokenType: "Bearer";
+  /** `"DPoP"` for a client with a DPoP key, `"Bearer"` otherwise; other token types are rejected. */
+  readonly tokenType: "Bearer" | "DPoP";
   /** When the token expires, from `expires_in` counted from the moment the request was sent. */
   readonly expiresAt: number;
   /** When the request that produced the token was sent. */
@@ -86,6 +86,10 @@ export interface TokenClientStats {
   readonly store: StoreKind;
   /** True while a Redis store is unreachable and tokens are kept in process memory. */
   readonly storeDegraded: boolean;
+  /** Requests sent with a DPoP proof, token and resource requests (0 without `dpop`). */
+  readonly dpopProofs: number;
+  /** Requests sent once more because a server answered `use_dpop_nonce` with a new nonce. */
+  readonly dpopNonceRetries: number;
 }
 
 /** A held cross-process lock. */
@@ -97,7 +101,8 @@ export interface StoreLock {
 
 /**
  * Where tokens are kept. `memoryStore()` and `redisStore()` implement it; a custom store may too.
- * Keys are opaque strings derived from (token endpoint, client, audience, scope).
+ * Keys are opaque strings derived from (token endpoint, client, audience, scope, and the DPoP key's
+ * thumbprint when the client has one).
  */
 export interface TokenStore {
   readonly kind: StoreKind;

@@ -32,6 +32,8 @@ export type Behaviour =
 export interface ReceivedRequest {
   readonly params: URLSearchParams;
   readonly authorization: string | undefined;
+  /** The request's `DPoP` proof header. */
+  readonly dpop: string | undefined;
 }
 
 export interface TokenServer {
@@ -66,7 +68,8 @@ export async function startTokenServer(): Promise<TokenServer> {
     }
     if (req.method !== "POST" || req.url !== "/oauth/token") return send(res, 404, {});
     const params = new URLSearchParams(await readBody(req));
-    received.push({ params, authorization: req.headers.authorization });
+    const dpop = typeof req.headers.dpop === "string" ? req.headers.dpop : undefined;
+    received.push({ params, authorization: req.headers.authorization, dpop });
     for (const waiter of waiters.filter((w) => received.length >= w.count)) {
       waiters.splice(waiters.indexOf(waiter), 1);
       waiter.resolve();
