@@ -6,7 +6,7 @@ import { nodeHTTPRequestHandler } from "@trpc/server/adapters/node-http";
 import type { ResponseMeta } from "@trpc/server/http";
 import type { TRPCResponse } from "@trpc/server/rpc";
 import { authResponseHeaders } from "./auth-response-headers.js";
-import type { ApiServices, Context, RequestTrace } from "./context.js";
+import type { ApiServices, Context } from "./context.js";
 import { createApiVerifier } from "./create-api-verifier.js";
 import type { ApiConfig } from "./env.js";
 import { readAuthorization, sendJson } from "./http-helpers.js";
@@ -14,6 +14,7 @@ import { createMemoryItemStore, type ItemStore } from "./item-store.js";
 import { createLogger, type Logger } from "./logger.js";
 import { type ApiMetrics, createApiMetrics } from "./metrics.js";
 import { createQueryFastPath } from "./query-fast-path.js";
+import type { RequestTrace } from "./request-trace.js";
 import { appRouter } from "./routers/app-router.js";
 
 /** Injectable parts of {@link startApiServer}, for tests and embedding. */

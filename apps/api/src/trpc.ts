@@ -10,7 +10,9 @@ import {
   type OAuthBearerErrorCode,
 } from "@repo/auth";
 import { initTRPC } from "@trpc/server";
+import { authenticateRequest } from "./authenticate-request.js";
 import type { Context } from "./context.js";
+import { traceMissingScopes } from "./request-trace.js";
 import { toTRPCError } from "./to-trpc-error.js";
 
 /** The scopes this API defines; `requireScopes` accepts only these, so a typo fails to compile. */
@@ -56,23 +58,6 @@ export const createCallerFactory = t.createCallerFactory;
 /** A procedure anyone may call. Its context has no `auth`. */
 export const publicProcedure = t.procedure;
 
-function verifyOnce(ctx: Context): Promise<AccessTokenClaims> {
-  const { trace } = ctx;
-  trace.verification ??= ctx.services.verifier.authenticate(ctx.authorization).then(
-    (claims) => {
-      trace.sub = claims.sub;
-      trace.azp = claims.azp ?? claims.client_id;
-      return claims;
-    },
-    (error: unknown) => {
-      if (isAuthError(error)) trace.authError = error.code;
-      if (error instanceof InvalidTokenError) trace.authReason = error.reason;
-      throw error;
-    },
-  );
-  return trace.verification;
-}
-
 /**
  * A procedure that runs only for a request whose bearer token verified. Its handler gets the
  * verified claims as `ctx.auth` (never null); a failed verification answers with the RFC 6750
@@ -82,7 +67,7 @@ function verifyOnce(ctx: Context): Promise<AccessTokenClaims> {
 export const protectedProcedure = t.procedure.use(async ({ ctx, next }) => {
   let auth: AccessTokenClaims;
   try {
-    auth = await verifyOnce(ctx);
+    auth = await authenticateRequest(ctx);
   } catch (error) {
     throw toTRPCError(error);
   }
@@ -102,8 +87,7 @@ export function requireScopes<const S extends ApiScope>(...scopes: [S, ...S[]]) 
       checkScopes(ctx.auth, scopes, { from: ctx.services.scopesFrom });
     } catch (error) {
       if (error instanceof InsufficientScopeError) {
-        const missing = new Set([...(ctx.trace.missingScopes ?? []), ...error.missingScopes]);
-        ctx.trace.missingScopes = [...missing];
+        traceMissingScopes(ctx.trace, error.missingScopes);
       }
       throw toTRPCError(error);
     }
