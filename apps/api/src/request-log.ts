@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ServerResponse } from "node:http";
 import type { TRPCError } from "@trpc/server";
 import type { Logger } from "./logger.js";
 import type { ApiMetrics } from "./metrics.js";
@@ -9,7 +9,8 @@ export type Route = "trpc" | "healthz" | "readyz" | "metrics" | "other";
 
 /** One finished request, as the server saw it. */
 export interface FinishedRequest {
-  req: IncomingMessage;
+  /** The method as received (a HEAD is served as a GET, but logged as the HEAD it was). */
+  method: string | undefined;
   res: ServerResponse;
   route: Route;
   /** The tRPC path as received (`whoami`, `health,whoami`), empty for other routes. */
@@ -52,7 +53,7 @@ export function createRequestLog(options: {
   };
 
   return {
-    finish({ req, res, route, procedures, trace, elapsed }) {
+    finish({ method, res, route, procedures, trace, elapsed }) {
       const status = res.statusCode;
       metrics.observeDuration(route, elapsed / 1000);
       if (trace.verification !== undefined) {
@@ -69,7 +70,7 @@ export function createRequestLog(options: {
         (trace.missingScopes === undefined ? undefined : "ERR_AUTH_INSUFFICIENT_SCOPE");
       logger.info(
         {
-          method: req.method,
+          method,
           route,
           procedures: route === "trpc" ? calls : undefined,
           status,

@@ -6,9 +6,11 @@ import { nodeHTTPRequestHandler } from "@trpc/server/adapters/node-http";
 import type { ResponseMeta } from "@trpc/server/http";
 import type { TRPCResponse } from "@trpc/server/rpc";
 import { authResponseHeaders } from "./auth-response-headers.js";
+import { authenticateRequest } from "./authenticate-request.js";
 import type { ApiServices, Context } from "./context.js";
 import { createApiVerifier } from "./create-api-verifier.js";
 import type { ApiConfig } from "./env.js";
+import { createHttpAuthGate } from "./http-auth-gate.js";
 import { readAuthorization, sendJson } from "./http-helpers.js";
 import { createMemoryItemStore, type ItemStore } from "./item-store.js";
 import { createLogger, type Logger } from "./logger.js";
@@ -132,14 +134,19 @@ export async function startApiServer(
           onError,
         });
 
-  const handleTrpc = (
+  const gate = createHttpAuthGate({
+    router: appRouter,
+    maxBatchSize: MAX_BATCH_SIZE,
+    authenticate: authenticateRequest,
+  });
+
+  const serveTrpc = (
     req: IncomingMessage,
     res: ServerResponse,
     path: string,
     search: string,
-    trace: RequestTrace,
+    ctx: Context,
   ) => {
-    const ctx: Context = { services, authorization: readAuthorization(req), trace };
     if (fastPath?.(req, res, path, search, ctx)) return;
     void nodeHTTPRequestHandler({
       router: appRouter,
@@ -154,11 +161,36 @@ export async function startApiServer(
     });
   };
 
+  const handleTrpc = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    search: string,
+    trace: RequestTrace,
+  ) => {
+    const ctx: Context = { services, authorization: readAuthorization(req), trace };
+    const answered = gate(req, res, path, search, ctx);
+    if (answered === false) serveTrpc(req, res, path, search, ctx);
+    else if (answered !== true) {
+      answered.then(
+        (done) => {
+          if (!done) serveTrpc(req, res, path, search, ctx);
+        },
+        (error: unknown) => {
+          logger.error({ err: error }, "auth gate failed");
+          if (!res.headersSent) sendJson(res, 500, { error: "internal error" });
+        },
+      );
+    }
+  };
+
   const handlePlain = createPlainRoutes({ verifier, metrics, isClosing: () => closing });
 
   const server = createServer((req, res) => {
     const started = performance.now();
-    const target = req.url ?? "/";
+    const { method } = req;
+    // A fragment is never part of the request; tRPC's URL parser drops it, so must every reader.
+    const target = (req.url ?? "/").split("#", 1)[0] as string;
     const queryAt = target.indexOf("?");
     const pathname = queryAt === -1 ? target : target.slice(0, queryAt);
     const search = queryAt === -1 ? "" : target.slice(queryAt + 1);
@@ -172,7 +204,7 @@ export async function startApiServer(
     res.once("close", () => {
       inFlight.delete(res);
       const elapsed = performance.now() - started;
-      requestLog.finish({ req, res, route, procedures, trace, elapsed });
+      requestLog.finish({ method, res, route, procedures, trace, elapsed });
       if (closing) server.closeIdleConnections();
     });
 

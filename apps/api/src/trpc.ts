@@ -18,6 +18,18 @@ import { toTRPCError } from "./to-trpc-error.js";
 /** The scopes this API defines; `requireScopes` accepts only these, so a typo fails to compile. */
 export type ApiScope = "read:items" | "write:items";
 
+/**
+ * A procedure's `meta`: what it needs from the request's credentials. `protectedProcedure` sets
+ * `auth`, `requireScopes` sets `auth` and `scopes`; the HTTP auth gate reads them to decide before
+ * tRPC runs (tRPC merges `.meta()` calls shallowly, so later calls keep these keys).
+ */
+export interface ProcedureMeta {
+  /** Only a request whose bearer token verifies may call the procedure. */
+  auth?: true;
+  /** Scopes the verified token must grant. */
+  scopes?: readonly ApiScope[];
+}
+
 /** What an error body's `data.auth` says about an auth failure (stable values, never the token). */
 export interface AuthErrorDetails {
   code: AuthErrorCode;
@@ -41,16 +53,19 @@ function authErrorDetails(cause: unknown): AuthErrorDetails | null {
   };
 }
 
-const t = initTRPC.context<Context>().create({
-  // Stack traces stay in the server log; clients get the code, the message and the auth details.
-  isDev: false,
-  errorFormatter: ({ shape, error }) => ({
-    ...shape,
-    // An unexpected error's message may describe internals; the log has it, the caller does not.
-    message: error.code === "INTERNAL_SERVER_ERROR" ? "Internal server error" : shape.message,
-    data: { ...shape.data, auth: authErrorDetails(error.cause) },
-  }),
-});
+const t = initTRPC
+  .context<Context>()
+  .meta<ProcedureMeta>()
+  .create({
+    // Stack traces stay in the server log; clients get the code, the message and the auth details.
+    isDev: false,
+    errorFormatter: ({ shape, error }) => ({
+      ...shape,
+      // An unexpected error's message may describe internals; the log has it, the caller does not.
+      message: error.code === "INTERNAL_SERVER_ERROR" ? "Internal server error" : shape.message,
+      data: { ...shape.data, auth: authErrorDetails(error.cause) },
+    }),
+  });
 
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
@@ -64,7 +79,7 @@ export const publicProcedure = t.procedure;
  * status and challenge before the handler is reached. Every protected call of a batch shares one
  * verification.
  */
-export const protectedProcedure = t.procedure.use(async ({ ctx, next }) => {
+export const protectedProcedure = t.procedure.meta({ auth: true }).use(async ({ ctx, next }) => {
   let auth: AccessTokenClaims;
   try {
     auth = await authenticateRequest(ctx);
@@ -82,7 +97,7 @@ export const protectedProcedure = t.procedure.use(async ({ ctx, next }) => {
  * const create = requireScopes("write:items").mutation(({ ctx }) => ctx.auth.sub);
  */
 export function requireScopes<const S extends ApiScope>(...scopes: [S, ...S[]]) {
-  return protectedProcedure.use(({ ctx, next }) => {
+  return protectedProcedure.meta({ auth: true, scopes }).use(({ ctx, next }) => {
     try {
       checkScopes(ctx.auth, scopes, { from: ctx.services.scopesFrom });
     } catch (error) {

@@ -32,8 +32,13 @@ afterAll(async () => {
 
 const WIRE_HEADERS = ["content-type", "vary", "www-authenticate", "retry-after", "allow"];
 
-async function answer(api: ApiServer, target: string, headers: Record<string, string>) {
-  const res = await fetch(`${api.trpcUrl}/${target}`, { headers });
+async function answer(
+  api: ApiServer,
+  target: string,
+  headers: Record<string, string>,
+  method = "GET",
+) {
+  const res = await fetch(`${api.trpcUrl}/${target}`, { headers, method });
   const text = await res.text();
   // Byte-for-byte, but for the time of the last key refresh (each server has its own).
   const body = text.replace(/"lastRefreshAt":"[^"]+"/g, '"lastRefreshAt":"…"');
@@ -68,7 +73,6 @@ describe("query fast path", () => {
       [`health,items.list,whoami?batch=1&${input({})}`, reader],
     ];
     const delegated: [string, Record<string, string>][] = [
-      ["items.create", reader],
       ["nope", {}],
       ["whoami,nope?batch=1", reader],
       [`whoami?batch=1&${input([1])}`, reader],
@@ -88,6 +92,36 @@ describe("query fast path", () => {
       });
       const isServed = served.some(([servedTarget]) => servedTarget === target);
       expect(ours.chunked, target).toBe(!isServed);
+    }
+
+    // The auth gate runs before both: what it answers (streams, HEAD, other methods) and the HEAD
+    // it hands on as a GET must come out the same whichever path serves the rest.
+    const jsonl = { "trpc-accept": "application/jsonl" };
+    const gated: [string, string, Record<string, string>][] = [
+      ["GET", "whoami,items.list?batch=1", jsonl],
+      ["GET", `health,whoami?batch=1&${input({})}`, { ...scopeless, ...jsonl }],
+      ["GET", "items.list,whoami?batch=1", { ...scopeless, ...jsonl }],
+      ["GET", "items.create", {}],
+      ["GET", "items.create", reader],
+      ["GET", "whoami", { ...reader, "content-type": "application/octet-stream" }],
+      ["HEAD", "whoami", {}],
+      ["HEAD", "whoami", { authorization: "Bearer a b" }],
+      ["HEAD", "whoami", reader],
+      ["HEAD", "items.list", scopeless],
+      ["HEAD", "health", {}],
+      ["HEAD", `health,items.list,whoami?batch=1&${input({})}`, reader],
+      ["HEAD", "nope", {}],
+      ["PUT", "whoami", {}],
+      ["DELETE", "whoami", reader],
+      ["OPTIONS", "health", {}],
+      ["PATCH", "nope", {}],
+    ];
+    for (const [method, target, headers] of gated) {
+      const [ours, theirs] = await Promise.all([
+        answer(fast, target, headers, method),
+        answer(stock, target, headers, method),
+      ]);
+      expect({ method, target, ...ours }).toEqual({ method, target, ...theirs });
     }
   });
 });

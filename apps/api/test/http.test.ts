@@ -329,6 +329,19 @@ describe("keys unavailable", () => {
       expect(Number(down.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
       expect(down.headers.get("www-authenticate")).toBeNull();
       expect(down.body).toMatchObject({ error: { data: { code: "SERVICE_UNAVAILABLE" } } });
+      // A stream and a HEAD get the same answer before anything is sent.
+      for (const [method, target, extra] of [
+        ["GET", "whoami,health?batch=1", { "trpc-accept": "application/jsonl" }],
+        ["HEAD", "whoami", {}],
+      ] as const) {
+        const res = await fetch(`${started.api.trpcUrl}/${target}`, {
+          method,
+          headers: { authorization, ...extra },
+        });
+        expect(res.status, method).toBe(503);
+        expect(Number(res.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+        expect(res.headers.get("www-authenticate")).toBeNull();
+      }
 
       const health = await callTrpc(started.api, "health");
       expect(health.body).toMatchObject({
