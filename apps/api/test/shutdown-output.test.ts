@@ -96,6 +96,9 @@ describe("shutdown whatever the log output does", () => {
       ],
       { stdio: "ignore" },
     );
+    cleanups.push(async () => {
+      if (blocked.exitCode === null && blocked.signalCode === null) blocked.kill("SIGKILL");
+    });
     const [code, signal] = await once(blocked, "exit");
     expect({ code, signal }).toEqual({ code: null, signal: "SIGKILL" });
   });
