@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ApiServer } from "../src/server.js";
 import { type KeyServer, startKeyServer } from "./fixtures/key-server.js";
-import { AUDIENCE, createSigner, m2mClaims, type Signer } from "./fixtures/signer.js";
-import { startTestApi } from "./fixtures/test-api.js";
-import { waitFor } from "./fixtures/wait-for.js";
+import { createSigner, m2mClaims, type Signer } from "./fixtures/signer.js";
+import { startTwinApis } from "./fixtures/twin-apis.js";
 
 // The query fast path must answer exactly as tRPC's Node adapter does. Two servers, one with the
 // fast path and one without, get the same requests; their answers must match.
@@ -15,14 +14,7 @@ let stock: ApiServer;
 beforeAll(async () => {
   signer = await createSigner();
   keys = await startKeyServer(() => [signer.publicJwk]);
-  const env = { ISSUER_BASE_URL: keys.issuer, AUDIENCE };
-  [{ api: fast }, { api: stock }] = await Promise.all([
-    startTestApi(env),
-    startTestApi(env, { fastQueries: false }),
-  ]);
-  for (const api of [fast, stock]) {
-    await waitFor(async () => (await fetch(`${api.url}/readyz`)).status === 200, "keys");
-  }
+  ({ fast, stock } = await startTwinApis(keys.issuer));
 });
 afterAll(async () => {
   await fast?.close();

@@ -108,6 +108,14 @@ describe("answers on the wire (RFC 6750)", () => {
     }
   });
 
+  it("never a 500 for a signed exp beyond what a date can hold", async () => {
+    for (const exp of [1e13, Number.MAX_SAFE_INTEGER, 1e308]) {
+      const res = await callTrpc(api, "whoami", { authorization: await bearer({ exp }) });
+      expect(res.status, String(exp)).toBe(401);
+      expect(res.headers.get("www-authenticate")).toMatch(/error="invalid_token"/);
+    }
+  });
+
   it("200 for a reader's list, 403 insufficient_scope for its create", async () => {
     const authorization = await bearer({ scope: "read:items" });
     const list = await callTrpc(api, "items.list", { authorization });
