@@ -12,6 +12,7 @@ import {
 import { initTRPC } from "@trpc/server";
 import { authenticateRequest } from "./authenticate-request.js";
 import type { Context } from "./context.js";
+import { inputErrors } from "./input-errors.js";
 import { traceMissingScopes } from "./request-trace.js";
 import { toTRPCError } from "./to-trpc-error.js";
 
@@ -59,12 +60,22 @@ const t = initTRPC
   .create({
     // Stack traces stay in the server log; clients get the code, the message and the auth details.
     isDev: false,
-    errorFormatter: ({ shape, error }) => ({
-      ...shape,
-      // An unexpected error's message may describe internals; the log has it, the caller does not.
-      message: error.code === "INTERNAL_SERVER_ERROR" ? "Internal server error" : shape.message,
-      data: { ...shape.data, auth: authErrorDetails(error.cause) },
-    }),
+    errorFormatter: ({ shape, error }) => {
+      const invalid = inputErrors(error.cause);
+      return {
+        ...shape,
+        // An unexpected error's message may describe internals; the log has it, the caller not.
+        message:
+          error.code === "INTERNAL_SERVER_ERROR"
+            ? "Internal server error"
+            : (invalid?.message ?? shape.message),
+        data: {
+          ...shape.data,
+          auth: authErrorDetails(error.cause),
+          input: invalid?.details ?? null,
+        },
+      };
+    },
   });
 
 export const router = t.router;

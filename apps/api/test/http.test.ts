@@ -154,6 +154,36 @@ describe("answers on the wire (RFC 6750)", () => {
     });
   });
 
+  it("400 with a readable message and the fields at fault for an invalid input", async () => {
+    const authorization = await bearer({ scope: "write:items" });
+    const create = (input: unknown) =>
+      callTrpc(api, "items.create", { authorization, method: "POST", input });
+    const empty = await create({ name: "  " });
+    expect(empty.status).toBe(400);
+    expect(empty.body).toMatchObject({
+      error: {
+        message: "Invalid input: name must not be empty",
+        data: {
+          code: "BAD_REQUEST",
+          input: { formErrors: [], fieldErrors: { name: ["must not be empty"] } },
+        },
+      },
+    });
+    expect((await create({})).body).toMatchObject({
+      error: { message: "Invalid input: name is required" },
+    });
+    expect((await create("widget")).body).toMatchObject({
+      error: {
+        message: "Invalid input: must be an object with a name",
+        data: { input: { formErrors: ["must be an object with a name"], fieldErrors: {} } },
+      },
+    });
+    // Other errors carry no input details.
+    expect((await callTrpc(api, "whoami")).body).toMatchObject({
+      error: { data: { input: null } },
+    });
+  });
+
   it("with SCOPES_FROM=permissions, Auth0's RBAC permissions decide, not the scope claim", async () => {
     const { api: rbacApi } = await startTestApi({
       ISSUER_BASE_URL: keys.issuer,
