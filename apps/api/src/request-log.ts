@@ -25,7 +25,7 @@ export interface RequestLog {
   /** Records a finished request: its metrics and its one log line. */
   finish(request: FinishedRequest): void;
   /** Logs a procedure's unexpected failure (a 500); expected errors are in the request line. */
-  procedureFailed(error: TRPCError, procedure: string | undefined): void;
+  procedureFailed(error: TRPCError, procedure: string | undefined, trace?: RequestTrace): void;
 }
 
 /**
@@ -70,6 +70,7 @@ export function createRequestLog(options: {
         (trace.missingScopes === undefined ? undefined : "ERR_AUTH_INSUFFICIENT_SCOPE");
       logger.info(
         {
+          requestId: trace.requestId,
           method,
           route,
           procedures: route === "trpc" ? calls : undefined,
@@ -85,9 +86,12 @@ export function createRequestLog(options: {
         "request",
       );
     },
-    procedureFailed(error, procedure) {
+    procedureFailed(error, procedure, trace) {
       if (error.code === "INTERNAL_SERVER_ERROR") {
-        logger.error({ err: error.cause ?? error, procedure }, "procedure failed");
+        logger.error(
+          { requestId: trace?.requestId, err: error.cause ?? error, procedure },
+          "procedure failed",
+        );
       }
     },
   };

@@ -11,6 +11,8 @@ import {
  * line and the metrics). Holds no token.
  */
 export interface RequestTrace {
+  /** The request's id (`x-request-id`), in every log line about the request. */
+  requestId?: string;
   /** The request's verification, shared by every protected call of a batch. */
   verification?: Promise<AccessTokenClaims>;
   sub?: string;

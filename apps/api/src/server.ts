@@ -17,6 +17,7 @@ import { createLogger, type Logger } from "./logger.js";
 import { createApiMetrics } from "./metrics.js";
 import { createPlainRoutes, plainRouteOf } from "./plain-routes.js";
 import { createQueryFastPath } from "./query-fast-path.js";
+import { REQUEST_ID_HEADER, requestIdOf } from "./request-id.js";
 import { createRequestLog, type Route } from "./request-log.js";
 import type { RequestTrace } from "./request-trace.js";
 import { appRouter } from "./routers/app-router.js";
@@ -122,8 +123,15 @@ export async function startApiServer(
     knownProcedures: Object.keys(appRouter._def.procedures),
     maxBatchSize: MAX_BATCH_SIZE,
   });
-  const onError = ({ error, path }: { error: TRPCError; path?: string | undefined }) =>
-    requestLog.procedureFailed(error, path);
+  const onError = ({
+    error,
+    path,
+    ctx,
+  }: {
+    error: TRPCError;
+    path?: string | undefined;
+    ctx?: Context | undefined;
+  }) => requestLog.procedureFailed(error, path, ctx?.trace);
   const fastPath =
     options.fastQueries === false
       ? undefined
@@ -177,7 +185,7 @@ export async function startApiServer(
           if (!done) serveTrpc(req, res, path, search, ctx);
         },
         (error: unknown) => {
-          logger.error({ err: error }, "auth gate failed");
+          logger.error({ requestId: trace.requestId, err: error }, "auth gate failed");
           if (!res.headersSent) sendJson(res, 500, { error: "internal error" });
         },
       );
@@ -197,7 +205,9 @@ export async function startApiServer(
     const isTrpc = pathname === TRPC_PREFIX || pathname.startsWith(`${TRPC_PREFIX}/`);
     const route: Route = isTrpc ? "trpc" : plainRouteOf(pathname);
     const procedures = isTrpc ? pathname.slice(TRPC_PREFIX.length + 1) : "";
-    const trace: RequestTrace = {};
+    const requestId = requestIdOf(req);
+    const trace: RequestTrace = { requestId };
+    res.setHeader(REQUEST_ID_HEADER, requestId);
     if (closing) res.setHeader("connection", "close");
     inFlight.add(res);
 
@@ -211,7 +221,7 @@ export async function startApiServer(
     if (isTrpc) handleTrpc(req, res, procedures, search, trace);
     else
       handlePlain(req, res, route).catch((error: unknown) => {
-        logger.error({ err: error, route }, "route failed");
+        logger.error({ requestId, err: error, route }, "route failed");
         if (!res.headersSent) sendJson(res, 500, { error: "internal error" });
       });
   });

@@ -1,36 +1,27 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ApiServer } from "../src/server.js";
-import { type KeyServer, startKeyServer } from "./fixtures/key-server.js";
 import { type RawAnswer, sendRaw } from "./fixtures/raw-http.js";
-import { AUDIENCE, createSigner, m2mClaims, type Signer } from "./fixtures/signer.js";
-import { metricValue, startTestApi } from "./fixtures/test-api.js";
+import { type SignedApi, startSignedApi } from "./fixtures/signed-api.js";
+import { metricValue } from "./fixtures/test-api.js";
 import { waitFor } from "./fixtures/wait-for.js";
 
 // Auth decided at the HTTP layer, before tRPC writes a status: streamed batches, HEAD and every
 // other method get the status of their auth failure, with its challenge.
-let signer: Signer;
-let keys: KeyServer;
-let api: ApiServer;
+let stack: SignedApi;
 
 beforeAll(async () => {
-  signer = await createSigner();
-  keys = await startKeyServer(() => [signer.publicJwk]);
-  ({ api } = await startTestApi({ ISSUER_BASE_URL: keys.issuer, AUDIENCE }));
-  await waitFor(async () => (await fetch(`${api.url}/readyz`)).status === 200, "keys");
+  stack = await startSignedApi();
+  await waitFor(async () => (await fetch(`${stack.api.url}/readyz`)).status === 200, "keys");
 });
-afterAll(async () => {
-  await api?.close();
-  await keys?.close();
-});
+afterAll(() => stack?.close());
 
-const bearer = async (scope: string) =>
-  `Bearer ${await signer.sign(m2mClaims(keys.issuer, { scope }))}`;
+const bearer = (scope: string) => stack.bearer({ scope });
 const send = (
   method: string,
   target: string,
   headers: [string, string][] = [],
   body?: string,
-): Promise<RawAnswer> => sendRaw(api.url, { method, target: `/trpc/${target}`, headers, body });
+): Promise<RawAnswer> =>
+  sendRaw(stack.api.url, { method, target: `/trpc/${target}`, headers, body });
 
 const JSONL: [string, string][] = [["trpc-accept", "application/jsonl"]];
 const CHALLENGE = 'Bearer realm="api"';
@@ -114,7 +105,9 @@ describe("streamed batches (httpBatchStreamLink)", () => {
 
   it("streams the results of an authorised batch after one verification", async () => {
     const authorization = await bearer("read:items");
-    const verified = await metricValue(api, "api_token_verifications_total", { result: "ok" });
+    const verified = await metricValue(stack.api, "api_token_verifications_total", {
+      result: "ok",
+    });
     const answer = await send("GET", "health,whoami,items.list?batch=1", [
       ...JSONL,
       ["authorization", authorization],
@@ -122,7 +115,7 @@ describe("streamed batches (httpBatchStreamLink)", () => {
     expect(answer.status).toBe(200);
     expect(answer.headers["transfer-encoding"]).toBe("chunked");
     expect(answer.body).toContain('"sub":"test-client@clients"');
-    expect(await metricValue(api, "api_token_verifications_total", { result: "ok" })).toBe(
+    expect(await metricValue(stack.api, "api_token_verifications_total", { result: "ok" })).toBe(
       verified + 1,
     );
   });
@@ -189,7 +182,7 @@ describe("methods", () => {
     const unknown = await send("DELETE", "nope");
     expect([unknown.status, unknown.headers.allow]).toEqual([405, "GET, HEAD, POST"]);
     for (const route of ["/healthz", "/readyz", "/metrics"]) {
-      const answer = await sendRaw(api.url, { method: "DELETE", target: route });
+      const answer = await sendRaw(stack.api.url, { method: "DELETE", target: route });
       expect([answer.status, answer.headers.allow]).toEqual([405, "GET, HEAD"]);
     }
   });

@@ -7,26 +7,16 @@ import {
 } from "@trpc/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AppRouter } from "../src/index.js";
-import type { ApiServer } from "../src/server.js";
-import { type KeyServer, startKeyServer } from "./fixtures/key-server.js";
-import { AUDIENCE, createSigner, m2mClaims, type Signer } from "./fixtures/signer.js";
-import { startTestApi } from "./fixtures/test-api.js";
+import { type SignedApi, startSignedApi } from "./fixtures/signed-api.js";
 
 // The three HTTP links of @trpc/client against a real server: whichever a caller uses, an auth
 // failure reaches it as the HTTP status and challenge of RFC 6750, not only inside the body.
-let signer: Signer;
-let keys: KeyServer;
-let api: ApiServer;
+let stack: SignedApi;
 
 beforeAll(async () => {
-  signer = await createSigner();
-  keys = await startKeyServer(() => [signer.publicJwk]);
-  ({ api } = await startTestApi({ ISSUER_BASE_URL: keys.issuer, AUDIENCE }));
+  stack = await startSignedApi();
 });
-afterAll(async () => {
-  await api?.close();
-  await keys?.close();
-});
+afterAll(() => stack?.close());
 
 const LINKS = { httpLink, httpBatchLink, httpBatchStreamLink } as const;
 
@@ -34,11 +24,9 @@ const clientWith = (link: keyof typeof LINKS, scope?: string) =>
   createTRPCClient<AppRouter>({
     links: [
       LINKS[link]({
-        url: api.trpcUrl,
+        url: stack.api.trpcUrl,
         headers: async () =>
-          scope === undefined
-            ? {}
-            : { authorization: `Bearer ${await signer.sign(m2mClaims(keys.issuer, { scope }))}` },
+          scope === undefined ? {} : { authorization: await stack.bearer({ scope }) },
       }),
     ],
   });
