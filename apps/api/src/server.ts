@@ -1,26 +1,19 @@
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
-import type { TRPCError } from "@trpc/server";
-import { nodeHTTPRequestHandler } from "@trpc/server/adapters/node-http";
-import type { ResponseMeta } from "@trpc/server/http";
-import type { TRPCResponse } from "@trpc/server/rpc";
-import { authResponseHeaders } from "./auth-response-headers.js";
-import { authenticateRequest } from "./authenticate-request.js";
-import type { ApiServices, Context } from "./context.js";
+import type { ApiServices } from "./context.js";
 import { createApiVerifier } from "./create-api-verifier.js";
 import type { ApiConfig } from "./env.js";
-import { createHttpAuthGate } from "./http-auth-gate.js";
-import { readAuthorization, sendJson } from "./http-helpers.js";
+import { sendJson } from "./http-helpers.js";
 import { createMemoryItemStore, type ItemStore } from "./item-store.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createApiMetrics } from "./metrics.js";
 import { createPlainRoutes, plainRouteOf } from "./plain-routes.js";
-import { createQueryFastPath } from "./query-fast-path.js";
 import { REQUEST_ID_HEADER, requestIdOf } from "./request-id.js";
 import { createRequestLog, type Route } from "./request-log.js";
 import type { RequestTrace } from "./request-trace.js";
 import { appRouter } from "./routers/app-router.js";
+import { createTrpcRoute } from "./trpc-route.js";
 
 /** Injectable parts of {@link startApiServer}, for tests and embedding. */
 export interface StartApiServerOptions {
@@ -64,14 +57,7 @@ export class ListenError extends Error {
   }
 }
 
-interface ResponseMetaInput {
-  ctx?: Context | undefined;
-  data: readonly TRPCResponse[];
-  errors: readonly TRPCError[];
-}
-
 const TRPC_PREFIX = "/trpc";
-const MAX_BODY_BYTES = 1024 * 1024;
 const MAX_BATCH_SIZE = 100;
 
 /**
@@ -109,89 +95,19 @@ export async function startApiServer(
   // Responses not yet sent when shutdown starts must tell keep-alive clients to reconnect elsewhere.
   const inFlight = new Set<ServerResponse>();
 
-  const responseMeta = ({ ctx, data, errors }: ResponseMetaInput): ResponseMeta => {
-    if (ctx !== undefined) {
-      ctx.trace.callStatuses = data.map(callStatus);
-    }
-    if (errors.length === 0) return {};
-    const headers = authResponseHeaders(errors);
-    return headers === undefined ? {} : { headers };
-  };
   const requestLog = createRequestLog({
     logger,
     metrics,
     knownProcedures: Object.keys(appRouter._def.procedures),
     maxBatchSize: MAX_BATCH_SIZE,
   });
-  const onError = ({
-    error,
-    path,
-    ctx,
-  }: {
-    error: TRPCError;
-    path?: string | undefined;
-    ctx?: Context | undefined;
-  }) => requestLog.procedureFailed(error, path, ctx?.trace);
-  const fastPath =
-    options.fastQueries === false
-      ? undefined
-      : createQueryFastPath<Context>({
-          router: appRouter,
-          maxBatchSize: MAX_BATCH_SIZE,
-          responseMeta,
-          onError,
-        });
-
-  const gate = createHttpAuthGate({
-    router: appRouter,
+  const handleTrpc = createTrpcRoute({
+    services,
+    logger,
+    requestLog,
     maxBatchSize: MAX_BATCH_SIZE,
-    authenticate: authenticateRequest,
+    fastQueries: options.fastQueries !== false,
   });
-
-  const serveTrpc = (
-    req: IncomingMessage,
-    res: ServerResponse,
-    path: string,
-    search: string,
-    ctx: Context,
-  ) => {
-    if (fastPath?.(req, res, path, search, ctx)) return;
-    void nodeHTTPRequestHandler({
-      router: appRouter,
-      req,
-      res,
-      path,
-      createContext: () => ctx,
-      responseMeta,
-      onError,
-      maxBodySize: MAX_BODY_BYTES,
-      maxBatchSize: MAX_BATCH_SIZE,
-    });
-  };
-
-  const handleTrpc = (
-    req: IncomingMessage,
-    res: ServerResponse,
-    path: string,
-    search: string,
-    trace: RequestTrace,
-  ) => {
-    const ctx: Context = { services, authorization: readAuthorization(req), trace };
-    const answered = gate(req, res, path, search, ctx);
-    if (answered === false) serveTrpc(req, res, path, search, ctx);
-    else if (answered !== true) {
-      answered.then(
-        (done) => {
-          if (!done) serveTrpc(req, res, path, search, ctx);
-        },
-        (error: unknown) => {
-          logger.error({ requestId: trace.requestId, err: error }, "auth gate failed");
-          if (!res.headersSent) sendJson(res, 500, { error: "internal error" });
-        },
-      );
-    }
-  };
-
   const handlePlain = createPlainRoutes({ verifier, metrics, isClosing: () => closing });
 
   const server = createServer((req, res) => {
@@ -272,11 +188,4 @@ function listen(server: ReturnType<typeof createServer>, config: ApiConfig): Pro
       resolve();
     });
   });
-}
-
-/** A call's HTTP status, as the error formatter put it in `error.data.httpStatus`. */
-function callStatus(call: TRPCResponse): number {
-  if (!("error" in call)) return 200;
-  const data = call.error.data as { httpStatus?: unknown } | undefined;
-  return typeof data?.httpStatus === "number" ? data.httpStatus : 500;
 }
