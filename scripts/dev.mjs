@@ -11,6 +11,7 @@ import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { delimiter, resolve } from "node:path";
 import { stripVTControlCharacters } from "node:util";
+import { Worker } from "node:worker_threads";
 import { formatLogLine } from "./format-log-line.mjs";
 
 const root = resolve(import.meta.dirname, "..");
@@ -25,12 +26,28 @@ const bold = (text) => paint("1", text);
 const dim = (text) => paint("2", text);
 const red = (text) => paint("31", text);
 
+// Output never holds up or stops `pnpm dev`: a reader that went away (EPIPE: a closed terminal, a
+// pipe into `head`) or one that stopped reading (a full pipe) only costs lines. Pipes are written
+// asynchronously; past this backlog new lines are dropped. The children's output is still read
+// either way, so they never block on theirs.
+const MAX_OUTPUT_BACKLOG = 1024 * 1024;
+const failedOutputs = new Set();
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", () => failedOutputs.add(stream));
+}
+
+function print(text, stream = process.stdout) {
+  if (failedOutputs.has(stream) || stream.writableLength > MAX_OUTPUT_BACKLOG) return;
+  stream.write(`${text}\n`);
+}
+const printError = (text) => print(text, process.stderr);
+
 function readPort(name, fallback) {
   const raw = process.env[name];
   if (raw === undefined || raw === "") return fallback;
   const port = Number(raw);
   if (!Number.isInteger(port) || port < 1 || port > 65_535) {
-    console.error(red(`${name} must be a port number between 1 and 65535 (got "${raw}")`));
+    printError(red(`${name} must be a port number between 1 and 65535 (got "${raw}")`));
     process.exit(1);
   }
   return port;
@@ -132,7 +149,7 @@ function start(name, color, command, args, cwd, env, { quiet = false } = {}) {
     child.once("exit", (code, signal) => done({ code, signal })),
   );
   child.once("error", (error) => {
-    console.error(`${prefix(name, color)} ${red(`could not start: ${error.message}`)}`);
+    printError(`${prefix(name, color)} ${red(`could not start: ${error.message}`)}`);
   });
   children.add(child);
   if (child.pid !== undefined) groups.push(child.pid);
@@ -143,7 +160,7 @@ function start(name, color, command, args, cwd, env, { quiet = false } = {}) {
     : (line) => {
         // Terminal control sequences alone (cursor show/hide) make empty noise lines.
         if (line !== "" && stripVTControlCharacters(line) === "") return;
-        process.stdout.write(`${prefix(name, color)} ${formatLine(line)}\n`);
+        print(`${prefix(name, color)} ${formatLine(line)}`);
       };
   pipeLines(child.stdout, write);
   pipeLines(child.stderr, write);
@@ -187,13 +204,36 @@ async function waitFor(condition, timeoutMs) {
   return condition();
 }
 
+// The last resort of a stop, on its own thread so that a blocked main thread cannot starve it: if
+// this process still runs when the graceful path (5 s of SIGTERM, then SIGKILL) should long be
+// over, it kills every group and itself.
+const EXIT_DEADLINE_MS = 9_000;
+const WATCHDOG = `
+const { workerData: { pid, groups, ms } } = require("node:worker_threads");
+setTimeout(() => {
+  for (const group of groups) {
+    try { process.kill(-group, "SIGKILL"); } catch {}
+  }
+  process.kill(pid, "SIGKILL");
+}, ms);
+`;
+
+function armExitDeadline(groups) {
+  new Worker(WATCHDOG, {
+    eval: true,
+    execArgv: [],
+    workerData: { pid: process.pid, groups, ms: EXIT_DEADLINE_MS },
+  }).unref();
+}
+
 // Stops the web app first and the issuer last; each group gets SIGTERM, then SIGKILL after 5 s.
 async function stopAll(exitCode) {
   if (stopping) return;
   stopping = true;
   const running = [...children].reverse();
   const pids = [...groups].reverse().filter(groupAlive);
-  if (pids.length > 0) console.log(dim(`stopping ${running.map((c) => c.label).join(", ")}…`));
+  armExitDeadline(pids);
+  if (pids.length > 0) print(dim(`stopping ${running.map((c) => c.label).join(", ")}…`));
   for (const pid of pids) signalGroup(pid, "SIGTERM");
   const clean = await waitFor(() => pids.every((pid) => !groupAlive(pid)), 5_000);
   if (!clean) {
@@ -233,10 +273,10 @@ async function checkPorts() {
   const hint = busy
     .map((s) => `${s.name === "web" ? "WEB" : s.name.toUpperCase()}_PORT`)
     .join(", ");
-  console.error(
+  printError(
     red(`pnpm dev: port${busy.length > 1 ? "s" : ""} ${list} already in use on 127.0.0.1.`),
   );
-  console.error(
+  printError(
     `Another \`pnpm dev\` is probably running: stop it (Ctrl-C in its terminal), or find the owner ` +
       `with \`lsof -i :${busy[0]?.port}\`. To run a second copy, choose free ports with ${hint}.`,
   );
@@ -279,7 +319,7 @@ async function waitUntilReady(service, child) {
 }
 
 function fail(message) {
-  console.error(red(`pnpm dev: ${message} Stopping.`));
+  printError(red(`pnpm dev: ${message} Stopping.`));
   stopAll(1);
 }
 
@@ -301,7 +341,7 @@ function banner() {
     dim("  Ctrl-C stops everything."),
     "",
   ];
-  process.stdout.write(`${lines.join("\n")}\n`);
+  print(lines.join("\n"));
 }
 
 async function main() {
@@ -319,9 +359,9 @@ async function main() {
   const built = await build.exited;
   if (stopping) return;
   if (built.code === 0) {
-    process.stdout.write(`${prefix("build", "33")} @repo/auth built\n`);
+    print(`${prefix("build", "33")} @repo/auth built`);
   } else {
-    for (const line of build.output) process.stdout.write(`${prefix("build", "33")} ${line}\n`);
+    for (const line of build.output) print(`${prefix("build", "33")} ${line}`);
     fail("building @repo/auth failed (see the lines above).");
     return;
   }
@@ -352,6 +392,6 @@ async function main() {
 }
 
 main().catch((error) => {
-  console.error(red(`pnpm dev: ${error instanceof Error ? error.message : String(error)}`));
+  printError(red(`pnpm dev: ${error instanceof Error ? error.message : String(error)}`));
   stopAll(1);
 });

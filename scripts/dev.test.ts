@@ -4,6 +4,7 @@ import { createServer } from "node:net";
 import { resolve } from "node:path";
 import { freePort } from "@repo/test-utils";
 import { afterAll, describe, expect, it, vi } from "vitest";
+import { createFullPipe } from "./test-support/full-pipe.js";
 
 const root = resolve(import.meta.dirname, "..");
 
@@ -28,6 +29,24 @@ function pnpmDev(env: Record<string, string>): Run {
   child.stderr?.on("data", (chunk) => {
     output += chunk;
   });
+  const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));
+  return { child, output: () => output, exited };
+}
+
+// `node scripts/dev.mjs` itself, as a supervisor runs it, with its stdout given: a pipe or a fd.
+function devScript(env: Record<string, string>, stdout: "pipe" | number): Run {
+  let output = "";
+  const child = spawn(process.execPath, ["scripts/dev.mjs"], {
+    cwd: root,
+    env: { ...process.env, ...env, NO_COLOR: "1", FORCE_COLOR: undefined },
+    stdio: ["ignore", stdout, "pipe"],
+    detached: true,
+  });
+  for (const stream of [child.stdout, child.stderr]) {
+    stream?.on("data", (chunk) => {
+      output += chunk;
+    });
+  }
   const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));
   return { child, output: () => output, exited };
 }
@@ -85,11 +104,31 @@ function groupAlive(pgid: number): boolean {
   }
 }
 
+// The process groups of every process started with `name=value` in its environment: the runner's
+// children keep the ports they were given, also once the runner is gone and they are orphans.
+function groupsWithEnv(name: string, value: string): number[] {
+  return readdirSync("/proc")
+    .filter((entry) => /^\d+$/.test(entry))
+    .flatMap((entry) => {
+      try {
+        const environ = readFileSync(`/proc/${entry}/environ`, "utf8").split("\0");
+        if (!environ.includes(`${name}=${value}`)) return [];
+        const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+        return [Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2])];
+      } catch {
+        return [];
+      }
+    });
+}
+
 // Whatever a failed test left running is killed, including process groups the runner created.
 const started: Run[] = [];
 const groups = new Set<number>();
+const apiPorts: number[] = [];
 afterAll(() => {
   for (const run of started) if (run.child.pid) groups.add(run.child.pid);
+  for (const port of apiPorts)
+    for (const pgid of groupsWithEnv("API_PORT", String(port))) groups.add(pgid);
   for (const pgid of groups) if (groupAlive(pgid)) process.kill(-pgid, "SIGKILL");
 });
 
@@ -165,5 +204,71 @@ describe("pnpm dev", () => {
     expect(await dev.exited).toBe(1);
     expect(dev.output()).toContain('WEB_PORT must be a port number between 1 and 65535 (got "3k")');
     expect(dev.output()).not.toContain("build  │");
+  });
+
+  describe("stops on SIGTERM whatever became of its output", () => {
+    // SIGTERM to the runner alone, as a supervisor sends it; its graceful stop takes at most 7 s
+    // and its exit deadline is 9 s: the rest is for a loaded machine.
+    const DEADLINE_MS = 15_000;
+
+    async function stopsCleanly(dev: Run, ports: Record<string, number>) {
+      const pid = dev.child.pid ?? 0;
+      await vi.waitFor(
+        async () => {
+          // An exit ends the wait at once; it is asserted below.
+          if (dev.child.exitCode !== null) return;
+          expect((await fetch(`http://127.0.0.1:${ports.api}/healthz`)).status).toBe(200);
+        },
+        { timeout: 200_000, interval: 200 },
+      );
+      expect(dev.child.exitCode, `dev.mjs exited before SIGTERM:\n${dev.output()}`).toBeNull();
+      const tree = descendants(pid);
+      for (const proc of tree) groups.add(proc.pgid);
+      expect(tree.length).toBeGreaterThanOrEqual(4);
+      process.kill(pid, "SIGTERM");
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<"still running">((done) => {
+        timer = setTimeout(done, DEADLINE_MS, "still running");
+      });
+      expect(await Promise.race([dev.exited, deadline])).toBe(0);
+      clearTimeout(timer);
+      expect(tree.filter((p) => alive(p.pid))).toEqual([]);
+      for (const port of Object.values(ports)) expect(await portFree(port)).toBe(true);
+    }
+
+    const startPorts = async () => {
+      const ports = { issuer: await freePort(), api: await freePort(), web: await freePort() };
+      apiPorts.push(ports.api);
+      return ports;
+    };
+    const envOf = (ports: Record<string, number>) => ({
+      ISSUER_PORT: String(ports.issuer),
+      API_PORT: String(ports.api),
+      WEB_PORT: String(ports.web),
+    });
+
+    it("after its output reader went away (EPIPE)", async () => {
+      const ports = await startPorts();
+      const dev = devScript(envOf(ports), "pipe");
+      started.push(dev);
+      await vi.waitFor(() => expect(dev.output()).toContain("issuer ready at"), {
+        timeout: 200_000,
+        interval: 100,
+      });
+      dev.child.stdout?.destroy();
+      await stopsCleanly(dev, ports);
+    });
+
+    it("while nobody reads its full output pipe", async () => {
+      const pipe = await createFullPipe();
+      try {
+        const ports = await startPorts();
+        const dev = devScript(envOf(ports), pipe.fd);
+        started.push(dev);
+        await stopsCleanly(dev, ports);
+      } finally {
+        await pipe.close();
+      }
+    });
   });
 });

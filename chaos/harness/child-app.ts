@@ -37,6 +37,10 @@ export interface ChildApp {
   stop(signal?: NodeJS.Signals, graceMs?: number): Promise<ExitStatus>;
   /** The last output lines, for failure messages. */
   tail(count?: number): string;
+  /** Closes the read ends of its stdout and stderr: its next write fails with EPIPE. */
+  closeOutput(): void;
+  /** Stops reading its stdout and stderr: once the pipes are full, its writes find them full. */
+  stallOutput(): void;
 }
 
 const baseEnv = (): Record<string, string> => {
@@ -93,6 +97,7 @@ export function spawnChildApp(options: ChildAppOptions): ChildApp {
     });
   });
 
+  const outputs = [child.stdout, child.stderr];
   const collect = (stream: NodeJS.ReadableStream | null) => {
     if (!stream) return;
     createInterface({ input: stream }).on("line", (line) => {
@@ -121,6 +126,12 @@ export function spawnChildApp(options: ChildAppOptions): ChildApp {
     exited,
     isRunning: () => alive,
     tail,
+    closeOutput: () => {
+      for (const stream of outputs) stream?.destroy();
+    },
+    stallOutput: () => {
+      for (const stream of outputs) stream?.pause();
+    },
     waitForLine(match, timeoutMs = 30_000) {
       const test = typeof match === "function" ? match : (line: string) => match.test(line);
       const seen = lines.find(test);

@@ -39,7 +39,13 @@ export function authResponseHeaders(errors: readonly TRPCError[]): Headers | und
   return challenge === undefined ? undefined : new Headers({ "www-authenticate": challenge });
 }
 
-function mergeScopeErrors(errors: readonly InsufficientScopeError[]) {
+/**
+ * The scope failures of several calls as one: every scope they need and every scope the token
+ * lacks, so one `insufficient_scope` challenge names them all.
+ */
+export function mergeScopeErrors(
+  errors: readonly InsufficientScopeError[],
+): InsufficientScopeError | undefined {
   const [first, ...rest] = errors;
   if (first === undefined || rest.length === 0) return first;
   const required = new Set(errors.flatMap((error) => error.requiredScopes));

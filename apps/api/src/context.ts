@@ -1,11 +1,6 @@
-import type {
-  AccessTokenClaims,
-  AccessTokenVerifier,
-  AuthErrorCode,
-  InvalidTokenReason,
-  ScopeSource,
-} from "@repo/auth";
+import type { AccessTokenVerifier, ScopeSource } from "@repo/auth";
 import type { ItemStore } from "./item-store.js";
+import type { RequestTrace } from "./request-trace.js";
 
 /** What procedures use, built once at start and shared by every request. */
 export interface ApiServices {
@@ -13,24 +8,6 @@ export interface ApiServices {
   items: ItemStore;
   /** Which claims grant scopes (default `scope`); `permissions` for Auth0 APIs that enforce RBAC. */
   scopesFrom?: ScopeSource;
-}
-
-/**
- * What one request did, filled in while it runs and read once when it ends (for the request log
- * line and the metrics). Holds no token.
- */
-export interface RequestTrace {
-  /** The request's verification, shared by every protected call of a batch. */
-  verification?: Promise<AccessTokenClaims>;
-  sub?: string;
-  azp?: string;
-  /** Why verification failed. */
-  authError?: AuthErrorCode;
-  authReason?: InvalidTokenReason;
-  /** Scopes the request's calls needed and the verified token lacked. */
-  missingScopes?: readonly string[];
-  /** The HTTP status of each call, in batch order, once tRPC has answered. */
-  callStatuses?: number[];
 }
 
 /** The context of every procedure. It only carries what the request said; nothing is verified yet. */

@@ -38,6 +38,32 @@ describe("parseEnv", () => {
     });
   });
 
+  it("takes audiences that are absolute URIs or plain identifiers, trimmed", () => {
+    const env = parseEnv({ AUDIENCE: " https://api.example.com , urn:example:api,my-api " });
+    expect(env.ok && env.config.audience).toEqual([
+      "https://api.example.com",
+      "urn:example:api",
+      "my-api",
+    ]);
+  });
+
+  it("refuses an audience that is no identifier, and empty entries in any list", () => {
+    const message = (env: Record<string, string>) => {
+      const parsed = parseEnv(env);
+      return parsed.ok ? "" : parsed.message;
+    };
+    const loose = message({ AUDIENCE: "not a uri," });
+    expect(loose).toContain(
+      'AUDIENCE: has an empty entry (a stray comma?); "not a uri" is neither',
+    );
+    for (const audience of ["https://x y", "http://", "api example", ",https://a.example"]) {
+      expect(message({ AUDIENCE: audience }), audience).toContain("AUDIENCE:");
+    }
+    expect(message({ TOKEN_SIGNING_ALG: "RS256,,ES256" })).toContain(
+      "TOKEN_SIGNING_ALG: has an empty entry",
+    );
+  });
+
   it("reads which claims grant scopes, scope by default", () => {
     const scopesFrom = (value?: string) => {
       const env = parseEnv({ SCOPES_FROM: value });

@@ -26,15 +26,27 @@ const url = (what: string) =>
       .optional(),
   );
 
+// Entries are trimmed; an empty one (a stray or doubled comma) is refused rather than skipped, as
+// it usually means a value went missing.
 const commaList = <T extends string>(item: z.ZodType<T>, fallback: string) =>
   z.preprocess(
     (value) =>
       String(unset(value) ?? fallback)
         .split(",")
-        .map((part) => part.trim())
-        .filter((part) => part !== ""),
-    z.array(item).min(1, "must list at least one value"),
+        .map((part) => part.trim()),
+    z
+      .array(item)
+      .refine((parts) => parts.every((part) => part !== ""), "has an empty entry (a stray comma?)"),
   );
+
+// An API identifier: an absolute URI (`https://api.example.com`, `urn:example:api`), as Auth0
+// recommends, or a plain name of letters, digits and `. _ ~ / -` (Auth0 accepts any string).
+// Empty entries are the list's to refuse.
+const ABSOLUTE_URI = /^[a-z][a-z\d+.-]*:\S+$/i;
+const IDENTIFIER = /^[a-z\d][\w.~/-]*$/i;
+const isAudience = (value: string) =>
+  value === "" ||
+  (value.includes(":") ? ABSOLUTE_URI.test(value) && URL.canParse(value) : IDENTIFIER.test(value));
 
 const seconds = z.preprocess(
   unset,
@@ -50,7 +62,16 @@ const schema = z.object({
   ISSUER_BASE_URL: url("the authorization server, e.g. https://tenant.auth0.com/"),
   ISSUER: z.preprocess(unset, z.string().trim().optional()),
   JWKS_URI: url("the JSON Web Key Set of the authorization server"),
-  AUDIENCE: commaList(z.string(), DEV_AUDIENCE),
+  AUDIENCE: commaList(z.string(), DEV_AUDIENCE).check((ctx) => {
+    const refused = ctx.value.filter((audience) => !isAudience(audience));
+    if (refused.length > 0) {
+      ctx.issues.push({
+        code: "custom",
+        input: ctx.value,
+        message: `${refused.map((audience) => `"${audience}"`).join(", ")} is neither an absolute URI (https://api.example.com) nor an identifier of letters, digits and . _ ~ / -`,
+      });
+    }
+  }),
   TOKEN_SIGNING_ALG: commaList(z.string(), "RS256").check((ctx) => {
     const refused = ctx.value.filter((alg) => !isSupportedAlgorithm(alg));
     if (refused.length > 0) {

@@ -1,4 +1,5 @@
 import { parseEnv } from "./env.js";
+import { armExitDeadline } from "./exit-deadline.js";
 import { createLogger } from "./logger.js";
 import { ListenError, startApiServer } from "./server.js";
 
@@ -9,6 +10,9 @@ if (!env.ok) {
 }
 
 const logger = createLogger(env.config.logLevel);
+// After SHUTDOWN_TIMEOUT the last connections are dropped; this much later the process is killed,
+// whatever still holds it.
+const EXIT_GRACE_SECONDS = 1;
 
 try {
   const api = await startApiServer(env.config, { logger });
@@ -18,6 +22,7 @@ try {
   const stop = async (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
+    armExitDeadline((env.config.shutdownTimeout + EXIT_GRACE_SECONDS) * 1000);
     logger.info({ signal }, "shutting down: finishing in-flight requests");
     await api.close();
     logger.info("stopped");

@@ -4,15 +4,11 @@ import {
   type AnyTRPCRouter,
   callTRPCProcedure,
   getTRPCErrorFromUnknown,
-  type TRPCDefaultErrorShape,
   TRPCError,
 } from "@trpc/server";
-import {
-  getHTTPStatusCode,
-  getHTTPStatusCodeFromError,
-  type ResponseMeta,
-} from "@trpc/server/http";
+import { getHTTPStatusCode, type ResponseMeta } from "@trpc/server/http";
 import { TRPC_ERROR_CODES_BY_KEY, type TRPCResponse } from "@trpc/server/rpc";
+import { createErrorShaper } from "./trpc-error-shape.js";
 
 /** What a tRPC middleware receives and hands back, as far as {@link runMiddlewares} needs it. */
 interface MiddlewareOptions {
@@ -169,16 +165,9 @@ export function createQueryFastPath<TContext>(
     return result.data;
   };
 
-  const errorShape = (error: TRPCError, path: string, input: unknown, ctx: TContext) => {
-    const shape: TRPCDefaultErrorShape = {
-      message: error.message,
-      code: TRPC_ERROR_CODES_BY_KEY[error.code],
-      data: { code: error.code, httpStatus: getHTTPStatusCodeFromError(error) },
-    };
-    if (config.isDev && typeof error.stack === "string") shape.data.stack = error.stack;
-    shape.data.path = path;
-    return config.errorFormatter({ error, type: "query", path, input, ctx, shape });
-  };
+  const shapeError = createErrorShaper<TContext>(router);
+  const errorShape = (error: TRPCError, path: string, input: unknown, ctx: TContext) =>
+    shapeError(error, { type: "query", path, input, ctx });
 
   const answer = async (
     res: ServerResponse,

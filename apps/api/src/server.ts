@@ -1,20 +1,19 @@
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
-import type { TRPCError } from "@trpc/server";
-import { nodeHTTPRequestHandler } from "@trpc/server/adapters/node-http";
-import type { ResponseMeta } from "@trpc/server/http";
-import type { TRPCResponse } from "@trpc/server/rpc";
-import { authResponseHeaders } from "./auth-response-headers.js";
-import type { ApiServices, Context, RequestTrace } from "./context.js";
+import type { ApiServices } from "./context.js";
 import { createApiVerifier } from "./create-api-verifier.js";
 import type { ApiConfig } from "./env.js";
-import { readAuthorization, sendJson } from "./http-helpers.js";
+import { sendJson } from "./http-helpers.js";
 import { createMemoryItemStore, type ItemStore } from "./item-store.js";
 import { createLogger, type Logger } from "./logger.js";
-import { type ApiMetrics, createApiMetrics } from "./metrics.js";
-import { createQueryFastPath } from "./query-fast-path.js";
+import { createApiMetrics } from "./metrics.js";
+import { createPlainRoutes, plainRouteOf } from "./plain-routes.js";
+import { REQUEST_ID_HEADER, requestIdOf } from "./request-id.js";
+import { createRequestLog, type Route } from "./request-log.js";
+import type { RequestTrace } from "./request-trace.js";
 import { appRouter } from "./routers/app-router.js";
+import { createTrpcRoute } from "./trpc-route.js";
 
 /** Injectable parts of {@link startApiServer}, for tests and embedding. */
 export interface StartApiServerOptions {
@@ -58,34 +57,8 @@ export class ListenError extends Error {
   }
 }
 
-interface ResponseMetaInput {
-  ctx?: Context | undefined;
-  data: readonly TRPCResponse[];
-  errors: readonly TRPCError[];
-}
-type Route = "trpc" | "healthz" | "readyz" | "metrics" | "other";
-
 const TRPC_PREFIX = "/trpc";
-// A Map: the path is the caller's, and must not find Object.prototype members.
-const PLAIN_ROUTES: ReadonlyMap<string, Route> = new Map([
-  ["/healthz", "healthz"],
-  ["/readyz", "readyz"],
-  ["/metrics", "metrics"],
-]);
-const MAX_BODY_BYTES = 1024 * 1024;
 const MAX_BATCH_SIZE = 100;
-const KNOWN_PROCEDURES = new Set(Object.keys(appRouter._def.procedures));
-
-/**
- * The procedure names of a request path, for metrics labels and the log. The path is the caller's
- * input: unknown names become `unknown` and an oversized batch one `batch_too_large`, so hostile
- * URLs cannot grow the metrics or the log without bound.
- */
-function procedureLabels(path: string): string[] {
-  const names = path.split(",");
-  if (names.length > MAX_BATCH_SIZE) return ["batch_too_large"];
-  return names.map((name) => (KNOWN_PROCEDURES.has(name) ? name : "unknown"));
-}
 
 /**
  * Starts the API on `config.host:config.port` (port 0 picks a free port): tRPC at `/trpc`
@@ -122,94 +95,49 @@ export async function startApiServer(
   // Responses not yet sent when shutdown starts must tell keep-alive clients to reconnect elsewhere.
   const inFlight = new Set<ServerResponse>();
 
-  const responseMeta = ({ ctx, data, errors }: ResponseMetaInput): ResponseMeta => {
-    if (ctx !== undefined) {
-      ctx.trace.callStatuses = data.map(callStatus);
-    }
-    if (errors.length === 0) return {};
-    const headers = authResponseHeaders(errors);
-    return headers === undefined ? {} : { headers };
-  };
-  const onError = ({ error, path }: { error: TRPCError; path?: string | undefined }) =>
-    logUnexpected(logger, error, path);
-  const fastPath =
-    options.fastQueries === false
-      ? undefined
-      : createQueryFastPath<Context>({
-          router: appRouter,
-          maxBatchSize: MAX_BATCH_SIZE,
-          responseMeta,
-          onError,
-        });
-
-  const handleTrpc = (
-    req: IncomingMessage,
-    res: ServerResponse,
-    path: string,
-    search: string,
-    trace: RequestTrace,
-  ) => {
-    const ctx: Context = { services, authorization: readAuthorization(req), trace };
-    if (fastPath?.(req, res, path, search, ctx)) return;
-    void nodeHTTPRequestHandler({
-      router: appRouter,
-      req,
-      res,
-      path,
-      createContext: () => ctx,
-      responseMeta,
-      onError,
-      maxBodySize: MAX_BODY_BYTES,
-      maxBatchSize: MAX_BATCH_SIZE,
-    });
-  };
-
-  const handlePlain = async (req: IncomingMessage, res: ServerResponse, route: Route) => {
-    if (route === "other") return sendJson(res, 404, { error: "not found" });
-    if (req.method !== "GET" && req.method !== "HEAD") {
-      return sendJson(res, 405, { error: "method not allowed" }, { allow: "GET, HEAD" });
-    }
-    if (route === "healthz") return sendJson(res, 200, { status: "ok" });
-    if (route === "readyz") {
-      const jwks = verifier.health();
-      if (closing) return sendJson(res, 503, { status: "shutting down", jwks });
-      if (jwks.state === "down") {
-        return sendJson(res, 503, { status: "keys unavailable", jwks }, { "retry-after": "1" });
-      }
-      return sendJson(res, 200, { status: "ready", jwks });
-    }
-    const body = await metrics.registry.metrics();
-    res.writeHead(200, {
-      "content-type": metrics.registry.contentType,
-      "cache-control": "no-store",
-    });
-    res.end(body);
-  };
+  const requestLog = createRequestLog({
+    logger,
+    metrics,
+    knownProcedures: Object.keys(appRouter._def.procedures),
+    maxBatchSize: MAX_BATCH_SIZE,
+  });
+  const handleTrpc = createTrpcRoute({
+    services,
+    logger,
+    requestLog,
+    maxBatchSize: MAX_BATCH_SIZE,
+    fastQueries: options.fastQueries !== false,
+  });
+  const handlePlain = createPlainRoutes({ verifier, metrics, isClosing: () => closing });
 
   const server = createServer((req, res) => {
     const started = performance.now();
-    const target = req.url ?? "/";
+    const { method } = req;
+    // A fragment is never part of the request; tRPC's URL parser drops it, so must every reader.
+    const target = (req.url ?? "/").split("#", 1)[0] as string;
     const queryAt = target.indexOf("?");
     const pathname = queryAt === -1 ? target : target.slice(0, queryAt);
     const search = queryAt === -1 ? "" : target.slice(queryAt + 1);
     const isTrpc = pathname === TRPC_PREFIX || pathname.startsWith(`${TRPC_PREFIX}/`);
-    const route: Route = isTrpc ? "trpc" : (PLAIN_ROUTES.get(pathname) ?? "other");
+    const route: Route = isTrpc ? "trpc" : plainRouteOf(pathname);
     const procedures = isTrpc ? pathname.slice(TRPC_PREFIX.length + 1) : "";
-    const trace: RequestTrace = {};
+    const requestId = requestIdOf(req);
+    const trace: RequestTrace = { requestId };
+    res.setHeader(REQUEST_ID_HEADER, requestId);
     if (closing) res.setHeader("connection", "close");
     inFlight.add(res);
 
     res.once("close", () => {
       inFlight.delete(res);
       const elapsed = performance.now() - started;
-      finishRequest({ logger, metrics, req, res, route, procedures, trace, elapsed });
+      requestLog.finish({ method, res, route, procedures, trace, elapsed });
       if (closing) server.closeIdleConnections();
     });
 
     if (isTrpc) handleTrpc(req, res, procedures, search, trace);
     else
       handlePlain(req, res, route).catch((error: unknown) => {
-        logger.error({ err: error, route }, "route failed");
+        logger.error({ requestId, err: error, route }, "route failed");
         if (!res.headersSent) sendJson(res, 500, { error: "internal error" });
       });
   });
@@ -260,70 +188,4 @@ function listen(server: ReturnType<typeof createServer>, config: ApiConfig): Pro
       resolve();
     });
   });
-}
-
-/** A call's HTTP status, as the error formatter put it in `error.data.httpStatus`. */
-function callStatus(call: TRPCResponse): number {
-  if (!("error" in call)) return 200;
-  const data = call.error.data as { httpStatus?: unknown } | undefined;
-  return typeof data?.httpStatus === "number" ? data.httpStatus : 500;
-}
-
-function logUnexpected(logger: Logger, error: TRPCError, procedure: string | undefined): void {
-  if (error.code === "INTERNAL_SERVER_ERROR") {
-    logger.error({ err: error.cause ?? error, procedure }, "procedure failed");
-  }
-}
-
-interface FinishedRequest {
-  logger: Logger;
-  metrics: ApiMetrics;
-  req: IncomingMessage;
-  res: ServerResponse;
-  route: Route;
-  procedures: string;
-  trace: RequestTrace;
-  elapsed: number;
-}
-
-/** Records one finished request: its metrics and its one log line. */
-function finishRequest({
-  logger,
-  metrics,
-  req,
-  res,
-  route,
-  procedures,
-  trace,
-  elapsed,
-}: FinishedRequest) {
-  const status = res.statusCode;
-  metrics.observeDuration(route, elapsed / 1000);
-  if (trace.verification !== undefined)
-    metrics.recordVerification(trace.authError, trace.authReason);
-
-  const calls = route === "trpc" ? procedureLabels(procedures) : [route];
-  calls.forEach((procedure, index) => {
-    metrics.recordRequest(procedure, trace.callStatuses?.[index] ?? status);
-  });
-
-  const authError =
-    trace.authError ??
-    (trace.missingScopes === undefined ? undefined : "ERR_AUTH_INSUFFICIENT_SCOPE");
-  logger.info(
-    {
-      method: req.method,
-      route,
-      procedures: route === "trpc" ? calls : undefined,
-      status,
-      ms: Math.round(elapsed * 100) / 100,
-      sub: trace.sub,
-      azp: trace.azp,
-      authError,
-      authReason: trace.authReason,
-      missingScopes: trace.missingScopes,
-      aborted: res.writableFinished ? undefined : true,
-    },
-    "request",
-  );
 }

@@ -10,11 +10,26 @@ import {
   type OAuthBearerErrorCode,
 } from "@repo/auth";
 import { initTRPC } from "@trpc/server";
+import { authenticateRequest } from "./authenticate-request.js";
 import type { Context } from "./context.js";
+import { inputErrors } from "./input-errors.js";
+import { traceMissingScopes } from "./request-trace.js";
 import { toTRPCError } from "./to-trpc-error.js";
 
 /** The scopes this API defines; `requireScopes` accepts only these, so a typo fails to compile. */
 export type ApiScope = "read:items" | "write:items";
+
+/**
+ * A procedure's `meta`: what it needs from the request's credentials. `protectedProcedure` sets
+ * `auth`, `requireScopes` sets `auth` and `scopes`; the HTTP auth gate reads them to decide before
+ * tRPC runs (tRPC merges `.meta()` calls shallowly, so later calls keep these keys).
+ */
+export interface ProcedureMeta {
+  /** Only a request whose bearer token verifies may call the procedure. */
+  auth?: true;
+  /** Scopes the verified token must grant. */
+  scopes?: readonly ApiScope[];
+}
 
 /** What an error body's `data.auth` says about an auth failure (stable values, never the token). */
 export interface AuthErrorDetails {
@@ -39,16 +54,29 @@ function authErrorDetails(cause: unknown): AuthErrorDetails | null {
   };
 }
 
-const t = initTRPC.context<Context>().create({
-  // Stack traces stay in the server log; clients get the code, the message and the auth details.
-  isDev: false,
-  errorFormatter: ({ shape, error }) => ({
-    ...shape,
-    // An unexpected error's message may describe internals; the log has it, the caller does not.
-    message: error.code === "INTERNAL_SERVER_ERROR" ? "Internal server error" : shape.message,
-    data: { ...shape.data, auth: authErrorDetails(error.cause) },
-  }),
-});
+const t = initTRPC
+  .context<Context>()
+  .meta<ProcedureMeta>()
+  .create({
+    // Stack traces stay in the server log; clients get the code, the message and the auth details.
+    isDev: false,
+    errorFormatter: ({ shape, error }) => {
+      const invalid = inputErrors(error.cause);
+      return {
+        ...shape,
+        // An unexpected error's message may describe internals; the log has it, the caller not.
+        message:
+          error.code === "INTERNAL_SERVER_ERROR"
+            ? "Internal server error"
+            : (invalid?.message ?? shape.message),
+        data: {
+          ...shape.data,
+          auth: authErrorDetails(error.cause),
+          input: invalid?.details ?? null,
+        },
+      };
+    },
+  });
 
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
@@ -56,33 +84,16 @@ export const createCallerFactory = t.createCallerFactory;
 /** A procedure anyone may call. Its context has no `auth`. */
 export const publicProcedure = t.procedure;
 
-function verifyOnce(ctx: Context): Promise<AccessTokenClaims> {
-  const { trace } = ctx;
-  trace.verification ??= ctx.services.verifier.authenticate(ctx.authorization).then(
-    (claims) => {
-      trace.sub = claims.sub;
-      trace.azp = claims.azp ?? claims.client_id;
-      return claims;
-    },
-    (error: unknown) => {
-      if (isAuthError(error)) trace.authError = error.code;
-      if (error instanceof InvalidTokenError) trace.authReason = error.reason;
-      throw error;
-    },
-  );
-  return trace.verification;
-}
-
 /**
  * A procedure that runs only for a request whose bearer token verified. Its handler gets the
  * verified claims as `ctx.auth` (never null); a failed verification answers with the RFC 6750
  * status and challenge before the handler is reached. Every protected call of a batch shares one
  * verification.
  */
-export const protectedProcedure = t.procedure.use(async ({ ctx, next }) => {
+export const protectedProcedure = t.procedure.meta({ auth: true }).use(async ({ ctx, next }) => {
   let auth: AccessTokenClaims;
   try {
-    auth = await verifyOnce(ctx);
+    auth = await authenticateRequest(ctx);
   } catch (error) {
     throw toTRPCError(error);
   }
@@ -97,13 +108,12 @@ export const protectedProcedure = t.procedure.use(async ({ ctx, next }) => {
  * const create = requireScopes("write:items").mutation(({ ctx }) => ctx.auth.sub);
  */
 export function requireScopes<const S extends ApiScope>(...scopes: [S, ...S[]]) {
-  return protectedProcedure.use(({ ctx, next }) => {
+  return protectedProcedure.meta({ auth: true, scopes }).use(({ ctx, next }) => {
     try {
       checkScopes(ctx.auth, scopes, { from: ctx.services.scopesFrom });
     } catch (error) {
       if (error instanceof InsufficientScopeError) {
-        const missing = new Set([...(ctx.trace.missingScopes ?? []), ...error.missingScopes]);
-        ctx.trace.missingScopes = [...missing];
+        traceMissingScopes(ctx.trace, error.missingScopes);
       }
       throw toTRPCError(error);
     }

@@ -1,45 +1,22 @@
 import { createTRPCClient, httpBatchLink, TRPCClientError } from "@trpc/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AppRouter } from "../src/index.js";
-import { createMemoryItemStore, type ItemStore } from "../src/item-store.js";
-import type { ApiServer } from "../src/server.js";
-import { type KeyServer, startKeyServer } from "./fixtures/key-server.js";
-import type { createLogSink } from "./fixtures/log-sink.js";
-import { AUDIENCE, createSigner, m2mClaims, type Signer } from "./fixtures/signer.js";
-import { startTestApi } from "./fixtures/test-api.js";
+import { failingStore } from "./fixtures/failing-store.js";
+import { type SignedApi, startSignedApi } from "./fixtures/signed-api.js";
 
-let signer: Signer;
-let keys: KeyServer;
-let api: ApiServer;
-let logs: ReturnType<typeof createLogSink>;
-
-// A store that fails the way a database driver does, with details a caller must not see.
-const failingStore: ItemStore = {
-  ...createMemoryItemStore(),
-  list: async () => {
-    throw new Error("connect ECONNREFUSED db.internal:5432 user=items");
-  },
-};
+let stack: SignedApi;
 
 beforeAll(async () => {
-  signer = await createSigner();
-  keys = await startKeyServer(() => [signer.publicJwk]);
-  ({ api, logs } = await startTestApi(
-    { ISSUER_BASE_URL: keys.issuer, AUDIENCE },
-    { items: failingStore },
-  ));
+  stack = await startSignedApi({ items: failingStore });
 });
-afterAll(async () => {
-  await api?.close();
-  await keys?.close();
-});
+afterAll(() => stack?.close());
 
-const clientWith = (token?: string) =>
+const clientWith = (authorization?: string) =>
   createTRPCClient<AppRouter>({
     links: [
       httpBatchLink({
-        url: api.trpcUrl,
-        headers: () => (token === undefined ? {} : { authorization: `Bearer ${token}` }),
+        url: stack.api.trpcUrl,
+        headers: () => (authorization === undefined ? {} : { authorization }),
       }),
     ],
   });
@@ -60,7 +37,7 @@ describe("typed client (httpBatchLink)", () => {
   });
 
   it("calls protected procedures with a token and infers their outputs", async () => {
-    const client = clientWith(await signer.sign(m2mClaims(keys.issuer, { scope: "write:items" })));
+    const client = clientWith(await stack.bearer({ scope: "write:items" }));
     const [me, item] = await Promise.all([
       client.whoami.query(),
       client.items.create.mutate({ name: "typed" }),
@@ -71,7 +48,7 @@ describe("typed client (httpBatchLink)", () => {
   });
 
   it("answers an unexpected failure with a bare 500 and logs the detail", async () => {
-    const client = clientWith(await signer.sign(m2mClaims(keys.issuer, { scope: "read:items" })));
+    const client = clientWith(await stack.bearer({ scope: "read:items" }));
     const error = await client.items.list.query().then(
       () => undefined,
       (reason: unknown) => reason as TRPCClientError<AppRouter>,
@@ -79,6 +56,6 @@ describe("typed client (httpBatchLink)", () => {
     expect(error?.data?.httpStatus).toBe(500);
     expect(error?.message).toBe("Internal server error");
     expect(JSON.stringify(error)).not.toContain("db.internal");
-    expect(logs.lines.some((line) => line.includes("db.internal"))).toBe(true);
+    expect(stack.logs.lines.some((line) => line.includes("db.internal"))).toBe(true);
   });
 });

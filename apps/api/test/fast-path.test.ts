@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ApiServer } from "../src/server.js";
 import { type KeyServer, startKeyServer } from "./fixtures/key-server.js";
-import { AUDIENCE, createSigner, m2mClaims, type Signer } from "./fixtures/signer.js";
-import { startTestApi } from "./fixtures/test-api.js";
-import { waitFor } from "./fixtures/wait-for.js";
+import { createSigner, m2mClaims, type Signer } from "./fixtures/signer.js";
+import { startTwinApis } from "./fixtures/twin-apis.js";
 
 // The query fast path must answer exactly as tRPC's Node adapter does. Two servers, one with the
 // fast path and one without, get the same requests; their answers must match.
@@ -15,14 +14,7 @@ let stock: ApiServer;
 beforeAll(async () => {
   signer = await createSigner();
   keys = await startKeyServer(() => [signer.publicJwk]);
-  const env = { ISSUER_BASE_URL: keys.issuer, AUDIENCE };
-  [{ api: fast }, { api: stock }] = await Promise.all([
-    startTestApi(env),
-    startTestApi(env, { fastQueries: false }),
-  ]);
-  for (const api of [fast, stock]) {
-    await waitFor(async () => (await fetch(`${api.url}/readyz`)).status === 200, "keys");
-  }
+  ({ fast, stock } = await startTwinApis(keys.issuer));
 });
 afterAll(async () => {
   await fast?.close();
@@ -32,8 +24,13 @@ afterAll(async () => {
 
 const WIRE_HEADERS = ["content-type", "vary", "www-authenticate", "retry-after", "allow"];
 
-async function answer(api: ApiServer, target: string, headers: Record<string, string>) {
-  const res = await fetch(`${api.trpcUrl}/${target}`, { headers });
+async function answer(
+  api: ApiServer,
+  target: string,
+  headers: Record<string, string>,
+  method = "GET",
+) {
+  const res = await fetch(`${api.trpcUrl}/${target}`, { headers, method });
   const text = await res.text();
   // Byte-for-byte, but for the time of the last key refresh (each server has its own).
   const body = text.replace(/"lastRefreshAt":"[^"]+"/g, '"lastRefreshAt":"…"');
@@ -68,7 +65,6 @@ describe("query fast path", () => {
       [`health,items.list,whoami?batch=1&${input({})}`, reader],
     ];
     const delegated: [string, Record<string, string>][] = [
-      ["items.create", reader],
       ["nope", {}],
       ["whoami,nope?batch=1", reader],
       [`whoami?batch=1&${input([1])}`, reader],
@@ -88,6 +84,36 @@ describe("query fast path", () => {
       });
       const isServed = served.some(([servedTarget]) => servedTarget === target);
       expect(ours.chunked, target).toBe(!isServed);
+    }
+
+    // The auth gate runs before both: what it answers (streams, HEAD, other methods) and the HEAD
+    // it hands on as a GET must come out the same whichever path serves the rest.
+    const jsonl = { "trpc-accept": "application/jsonl" };
+    const gated: [string, string, Record<string, string>][] = [
+      ["GET", "whoami,items.list?batch=1", jsonl],
+      ["GET", `health,whoami?batch=1&${input({})}`, { ...scopeless, ...jsonl }],
+      ["GET", "items.list,whoami?batch=1", { ...scopeless, ...jsonl }],
+      ["GET", "items.create", {}],
+      ["GET", "items.create", reader],
+      ["GET", "whoami", { ...reader, "content-type": "application/octet-stream" }],
+      ["HEAD", "whoami", {}],
+      ["HEAD", "whoami", { authorization: "Bearer a b" }],
+      ["HEAD", "whoami", reader],
+      ["HEAD", "items.list", scopeless],
+      ["HEAD", "health", {}],
+      ["HEAD", `health,items.list,whoami?batch=1&${input({})}`, reader],
+      ["HEAD", "nope", {}],
+      ["PUT", "whoami", {}],
+      ["DELETE", "whoami", reader],
+      ["OPTIONS", "health", {}],
+      ["PATCH", "nope", {}],
+    ];
+    for (const [method, target, headers] of gated) {
+      const [ours, theirs] = await Promise.all([
+        answer(fast, target, headers, method),
+        answer(stock, target, headers, method),
+      ]);
+      expect({ method, target, ...ours }).toEqual({ method, target, ...theirs });
     }
   });
 });

@@ -108,6 +108,14 @@ describe("answers on the wire (RFC 6750)", () => {
     }
   });
 
+  it("never a 500 for a signed exp beyond what a date can hold", async () => {
+    for (const exp of [1e13, Number.MAX_SAFE_INTEGER, 1e308]) {
+      const res = await callTrpc(api, "whoami", { authorization: await bearer({ exp }) });
+      expect(res.status, String(exp)).toBe(401);
+      expect(res.headers.get("www-authenticate")).toMatch(/error="invalid_token"/);
+    }
+  });
+
   it("200 for a reader's list, 403 insufficient_scope for its create", async () => {
     const authorization = await bearer({ scope: "read:items" });
     const list = await callTrpc(api, "items.list", { authorization });
@@ -143,6 +151,36 @@ describe("answers on the wire (RFC 6750)", () => {
           expect.objectContaining({ name: "widget", createdBy: "writer@clients" }),
         ]),
       },
+    });
+  });
+
+  it("400 with a readable message and the fields at fault for an invalid input", async () => {
+    const authorization = await bearer({ scope: "write:items" });
+    const create = (input: unknown) =>
+      callTrpc(api, "items.create", { authorization, method: "POST", input });
+    const empty = await create({ name: "  " });
+    expect(empty.status).toBe(400);
+    expect(empty.body).toMatchObject({
+      error: {
+        message: "Invalid input: name must not be empty",
+        data: {
+          code: "BAD_REQUEST",
+          input: { formErrors: [], fieldErrors: { name: ["must not be empty"] } },
+        },
+      },
+    });
+    expect((await create({})).body).toMatchObject({
+      error: { message: "Invalid input: name is required" },
+    });
+    expect((await create("widget")).body).toMatchObject({
+      error: {
+        message: "Invalid input: must be an object with a name",
+        data: { input: { formErrors: ["must be an object with a name"], fieldErrors: {} } },
+      },
+    });
+    // Other errors carry no input details.
+    expect((await callTrpc(api, "whoami")).body).toMatchObject({
+      error: { data: { input: null } },
     });
   });
 
@@ -329,6 +367,19 @@ describe("keys unavailable", () => {
       expect(Number(down.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
       expect(down.headers.get("www-authenticate")).toBeNull();
       expect(down.body).toMatchObject({ error: { data: { code: "SERVICE_UNAVAILABLE" } } });
+      // A stream and a HEAD get the same answer before anything is sent.
+      for (const [method, target, extra] of [
+        ["GET", "whoami,health?batch=1", { "trpc-accept": "application/jsonl" }],
+        ["HEAD", "whoami", {}],
+      ] as const) {
+        const res = await fetch(`${started.api.trpcUrl}/${target}`, {
+          method,
+          headers: { authorization, ...extra },
+        });
+        expect(res.status, method).toBe(503);
+        expect(Number(res.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+        expect(res.headers.get("www-authenticate")).toBeNull();
+      }
 
       const health = await callTrpc(started.api, "health");
       expect(health.body).toMatchObject({

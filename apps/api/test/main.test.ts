@@ -1,53 +1,17 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
+import type { ChildProcess } from "node:child_process";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
+import { startApiProcess } from "./fixtures/api-process.js";
 
 // Runs the real entry point the way `pnpm dev` does (TypeScript sources through tsx), as a child
 // process with a controlled environment.
-const appDir = fileURLToPath(new URL("..", import.meta.url));
 const children = new Set<ChildProcess>();
 
 function startMain(env: Record<string, string>) {
-  const child = spawn(
-    process.execPath,
-    ["--conditions=@repo/source", "--import", "tsx", "src/main.ts"],
-    {
-      cwd: appDir,
-      env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "info", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  children.add(child);
-  const lines: string[] = [];
-  const waiters = new Set<() => void>();
-  for (const stream of [child.stdout, child.stderr]) {
-    createInterface({ input: stream }).on("line", (line) => {
-      lines.push(line);
-      for (const wake of waiters) wake();
-    });
-  }
-  const exited = once(child, "exit").then(([code]) => code as number | null);
-  const waitForLine = (match: (line: string) => boolean) =>
-    new Promise<string>((resolve, reject) => {
-      const check = () => {
-        const found = lines.find(match);
-        if (found !== undefined) {
-          waiters.delete(check);
-          resolve(found);
-        }
-      };
-      waiters.add(check);
-      check();
-      void exited.then(() => {
-        check();
-        reject(new Error(`exited before the line appeared:\n${lines.join("\n")}`));
-      });
-    });
-  return { child, lines, exited, waitForLine };
+  const main = startApiProcess(env);
+  children.add(main.child);
+  return main;
 }
 
 afterEach(() => {
@@ -61,7 +25,7 @@ const UNREACHABLE_ISSUER = "http://127.0.0.1:9/";
 describe("main", () => {
   it("exits 1 naming every bad variable", async () => {
     const main = startMain({ PORT: "http", AUDIENCE: ",", TOKEN_SIGNING_ALG: "none" });
-    expect(await main.exited).toBe(1);
+    expect((await main.exited).code).toBe(1);
     const output = main.lines.join("\n");
     expect(output).toContain("PORT:");
     expect(output).toContain("AUDIENCE:");
@@ -77,7 +41,7 @@ describe("main", () => {
     expect((await fetch(`${url}/readyz`)).status).toBe(503);
 
     main.child.kill("SIGTERM");
-    expect(await main.exited).toBe(0);
+    expect((await main.exited).code).toBe(0);
   });
 
   it("exits 1 naming the port when it is taken", async () => {
@@ -86,7 +50,7 @@ describe("main", () => {
     const { port } = blocker.address() as AddressInfo;
     try {
       const main = startMain({ PORT: String(port), ISSUER_BASE_URL: UNREACHABLE_ISSUER });
-      expect(await main.exited).toBe(1);
+      expect((await main.exited).code).toBe(1);
       expect(main.lines.join("\n")).toContain(`port ${port} on 127.0.0.1 is already in use`);
     } finally {
       blocker.close();

@@ -1,9 +1,19 @@
 import { readEnv } from "./env.js";
+import { armExitDeadline } from "./exit-deadline.js";
 import { startIssuer } from "./issuer-server.js";
 import { defaultKeysDir, devTenantPath } from "./package-paths.js";
 import { runtimeSupportNotice } from "./runtime-support.js";
 import { KeyFileError } from "./signing-keys.js";
 import { TenantError } from "./tenant.js";
+
+// close() drops the connections still open after 2 s; this much after SIGTERM the process is killed,
+// whatever still holds it.
+const EXIT_DEADLINE_MS = 5_000;
+
+// What the issuer prints is for a reader that may be gone (EPIPE) or stalled: a failed write must
+// neither crash it nor stop its shutdown. console writes to pipes asynchronously, so a stalled
+// reader cannot block it.
+for (const output of [process.stdout, process.stderr]) output.on("error", () => {});
 
 function fail(message: string): never {
   console.error(`issuer: ${message}`);
@@ -57,6 +67,7 @@ async function main() {
   const stop = async (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
+    armExitDeadline(EXIT_DEADLINE_MS);
     console.info(`issuer: ${signal} received, closing`);
     await issuer.close();
     process.exit(0);

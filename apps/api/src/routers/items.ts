@@ -2,7 +2,18 @@ import type { TRPCRouterRecord } from "@trpc/server";
 import { z } from "zod";
 import { requireScopes } from "../trpc.js";
 
-export const createItemInput = z.object({ name: z.string().trim().min(1).max(100) });
+export const createItemInput = z.object(
+  {
+    name: z
+      .string({
+        error: (issue) => (issue.input === undefined ? "is required" : "must be a string"),
+      })
+      .trim()
+      .min(1, "must not be empty")
+      .max(100, "must be at most 100 characters"),
+  },
+  { error: "must be an object with a name" },
+);
 
 /** Items, kept by the instance's item store. */
 export const itemsRouter = {

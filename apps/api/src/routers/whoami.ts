@@ -1,4 +1,10 @@
-import { type AccessTokenClaims, grantedScopes, type ScopeSource } from "@repo/auth";
+import {
+  type AccessTokenClaims,
+  grantedScopes,
+  InvalidTokenError,
+  type ScopeSource,
+} from "@repo/auth";
+import { toTRPCError } from "../to-trpc-error.js";
 import { protectedProcedure } from "../trpc.js";
 
 /** What `whoami` answers. */
@@ -25,11 +31,23 @@ function answerFor(auth: AccessTokenClaims, from: ScopeSource | undefined): Whoa
       // The scopes requireScopes counts, so the caller sees what it may actually do.
       scopes: Object.freeze(grantedScopes(auth, from)) as string[],
       permissions: Array.isArray(auth.permissions) ? auth.permissions : [],
-      expiresAt: new Date(auth.exp * 1000).toISOString(),
+      expiresAt: expiryOf(auth.exp),
     });
     answers.set(auth, answer);
   }
   return answer;
+}
+
+/**
+ * `exp` as an ISO date. A signed `exp` past what a date can hold (year 275760) is refused as an
+ * invalid token, not left to fail as a 500.
+ */
+function expiryOf(exp: number): string {
+  const expiry = new Date(exp * 1000);
+  if (Number.isNaN(expiry.getTime())) {
+    throw toTRPCError(new InvalidTokenError("claim_value", { claim: "exp" }));
+  }
+  return expiry.toISOString();
 }
 
 /** Protected: who the verified token says the caller is. */

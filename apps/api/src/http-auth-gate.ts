@@ -1,0 +1,168 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import {
+  type AccessTokenClaims,
+  requireScopes as checkScopes,
+  InsufficientScopeError,
+  isAuthError,
+} from "@repo/auth";
+import type { AnyTRPCRouter, TRPCError } from "@trpc/server";
+import { getHTTPStatusCodeFromError } from "@trpc/server/http";
+import { authResponseHeaders, mergeScopeErrors } from "./auth-response-headers.js";
+import type { Context } from "./context.js";
+import { sendJson } from "./http-helpers.js";
+import { traceMissingScopes } from "./request-trace.js";
+import { toTRPCError } from "./to-trpc-error.js";
+import { createErrorShaper } from "./trpc-error-shape.js";
+import {
+  createTrpcRequestPlanner,
+  type PlannedCall,
+  type TrpcRequestPlan,
+} from "./trpc-request-plan.js";
+
+/**
+ * Runs before tRPC (and before the query fast path) on every `/trpc` request. Returns `true` when
+ * it has answered the request itself, `false` when tRPC must serve it; a promise of either when it
+ * had to verify the token first.
+ */
+export type HttpAuthGate = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  search: string,
+  ctx: Context,
+) => boolean | Promise<boolean>;
+
+/**
+ * Creates the HTTP auth gate: the authentication, scope and method decisions that must be taken
+ * before tRPC writes a status.
+ *
+ * It plans the request (`trpc-request-plan.ts`: the procedures it calls, read as tRPC will read
+ * them, and what their `meta` requires). Then:
+ * - a plain call or batch, which tRPC answers call by call (207 when the statuses differ), goes
+ *   straight to tRPC: each protected call's middleware runs the request's one verification (or
+ *   reuses it) and reports its own failure, as it always has;
+ * - anything else calling a protected procedure (`meta.auth`, set by `protectedProcedure`) — a
+ *   `jsonl` batch stream, an SSE subscription, a HEAD, a method or body tRPC refuses whole — has
+ *   its status fixed before a call runs, so the gate runs the verification through `authenticate`
+ *   (stored in `ctx.trace`, where the middleware finds it again) and checks every call's scopes
+ *   (`meta.scopes`, set by `requireScopes`). A failure is answered here: its status, its
+ *   `WWW-Authenticate` or `Retry-After` (`auth-response-headers.ts`) and tRPC's error body.
+ *
+ * After auth: methods the procedures do not take get 405 with `Allow`; a HEAD is served as the GET
+ * it stands for (RFC 9110 §9.3.2), Node sending its headers without the body.
+ */
+export function createHttpAuthGate(options: {
+  router: AnyTRPCRouter;
+  maxBatchSize: number;
+  /** The request's one verification, shared with the procedures' middleware. */
+  authenticate: (ctx: Context) => Promise<AccessTokenClaims>;
+}): HttpAuthGate {
+  const { router, authenticate } = options;
+  const plan = createTrpcRequestPlanner(router, options.maxBatchSize);
+  const shapeError = createErrorShaper<Context>(router);
+  const { output } = router._def._config.transformer;
+
+  const answer = (
+    res: ServerResponse,
+    planned: TrpcRequestPlan,
+    ctx: Context,
+    error: TRPCError,
+    headers: Record<string, string>,
+  ): true => {
+    const [only] = planned.calls;
+    const single = !planned.batch && only !== undefined;
+    const shape = shapeError(error, {
+      type: single ? only.type : "unknown",
+      path: single ? only.name : undefined,
+      input: undefined,
+      ctx,
+    });
+    sendJson(
+      res,
+      getHTTPStatusCodeFromError(error),
+      { error: output.serialize(shape) },
+      { vary: "trpc-accept, accept", ...headers },
+    );
+    return true;
+  };
+
+  /** Refuses what no credentials make acceptable, or lets tRPC serve the request. */
+  const pass = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    planned: TrpcRequestPlan,
+    ctx: Context,
+  ) => {
+    const { refusal } = planned;
+    if (refusal !== undefined) {
+      return answer(
+        res,
+        planned,
+        ctx,
+        refusal.error,
+        refusal.allow ? { allow: refusal.allow } : {},
+      );
+    }
+    // tRPC answers any HEAD with an empty 204 (a warm-up ping); a HEAD must get the GET's answer.
+    if (req.method === "HEAD") req.method = "GET";
+    return false;
+  };
+
+  const authFailure = (
+    error: TRPCError,
+    res: ServerResponse,
+    planned: TrpcRequestPlan,
+    ctx: Context,
+  ) => answer(res, planned, ctx, error, Object.fromEntries(authResponseHeaders([error]) ?? []));
+
+  const guard = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    planned: TrpcRequestPlan,
+    guarded: PlannedCall[],
+    ctx: Context,
+  ): Promise<boolean> => {
+    let claims: AccessTokenClaims;
+    try {
+      claims = await authenticate(ctx);
+    } catch (error) {
+      // A failure that is not about credentials is a bug: it stays the 500 of the calls that meet
+      // it again in their middleware.
+      if (!isAuthError(error)) return pass(req, res, planned, ctx);
+      return authFailure(toTRPCError(error) as TRPCError, res, planned, ctx);
+    }
+    const missing = missingScopes(claims, guarded, ctx);
+    if (missing !== undefined) {
+      traceMissingScopes(ctx.trace, missing.missingScopes);
+      return authFailure(toTRPCError(missing) as TRPCError, res, planned, ctx);
+    }
+    return pass(req, res, planned, ctx);
+  };
+
+  return (req, res, path, search, ctx) => {
+    const planned = plan(req.method ?? "GET", path, search, req.headers);
+    if (planned.perCall) return false;
+    const guarded = planned.calls.filter((call) => call.auth);
+    if (guarded.length === 0) return pass(req, res, planned, ctx);
+    return guard(req, res, planned, guarded, ctx);
+  };
+}
+
+/** The scopes the calls need and the verified token lacks, as one error; none missing: undefined. */
+function missingScopes(
+  claims: AccessTokenClaims,
+  calls: readonly PlannedCall[],
+  ctx: Context,
+): InsufficientScopeError | undefined {
+  const errors: InsufficientScopeError[] = [];
+  for (const call of calls) {
+    if (call.scopes.length === 0) continue;
+    try {
+      checkScopes(claims, call.scopes, { from: ctx.services.scopesFrom });
+    } catch (error) {
+      if (!(error instanceof InsufficientScopeError)) throw error;
+      errors.push(error);
+    }
+  }
+  return mergeScopeErrors(errors);
+}

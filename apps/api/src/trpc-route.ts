@@ -1,0 +1,118 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { TRPCError } from "@trpc/server";
+import { nodeHTTPRequestHandler } from "@trpc/server/adapters/node-http";
+import type { ResponseMeta } from "@trpc/server/http";
+import type { TRPCResponse } from "@trpc/server/rpc";
+import { authResponseHeaders } from "./auth-response-headers.js";
+import { authenticateRequest } from "./authenticate-request.js";
+import type { ApiServices, Context } from "./context.js";
+import { createHttpAuthGate } from "./http-auth-gate.js";
+import { readAuthorization, sendJson } from "./http-helpers.js";
+import type { Logger } from "./logger.js";
+import { createQueryFastPath } from "./query-fast-path.js";
+import type { RequestLog } from "./request-log.js";
+import type { RequestTrace } from "./request-trace.js";
+import { appRouter } from "./routers/app-router.js";
+
+const MAX_BODY_BYTES = 1024 * 1024;
+
+/** A call's HTTP status, as the error formatter put it in `error.data.httpStatus`. */
+function callStatus(call: TRPCResponse): number {
+  if (!("error" in call)) return 200;
+  const data = call.error.data as { httpStatus?: unknown } | undefined;
+  return typeof data?.httpStatus === "number" ? data.httpStatus : 500;
+}
+
+/**
+ * The `/trpc` route: the HTTP auth gate first, then the query fast path (unless `fastQueries` is
+ * false), then tRPC's Node adapter. `path` is what follows `/trpc/`, `search` the query string
+ * without a fragment.
+ */
+export function createTrpcRoute(options: {
+  services: ApiServices;
+  logger: Logger;
+  requestLog: RequestLog;
+  maxBatchSize: number;
+  fastQueries: boolean;
+}) {
+  const { services, logger, requestLog, maxBatchSize } = options;
+
+  const responseMeta = ({
+    ctx,
+    data,
+    errors,
+  }: {
+    ctx?: Context | undefined;
+    data: readonly TRPCResponse[];
+    errors: readonly TRPCError[];
+  }): ResponseMeta => {
+    if (ctx !== undefined) {
+      ctx.trace.callStatuses = data.map(callStatus);
+    }
+    if (errors.length === 0) return {};
+    const headers = authResponseHeaders(errors);
+    return headers === undefined ? {} : { headers };
+  };
+  const onError = ({
+    error,
+    path,
+    ctx,
+  }: {
+    error: TRPCError;
+    path?: string | undefined;
+    ctx?: Context | undefined;
+  }) => requestLog.procedureFailed(error, path, ctx?.trace);
+
+  const gate = createHttpAuthGate({
+    router: appRouter,
+    maxBatchSize,
+    authenticate: authenticateRequest,
+  });
+  const fastPath = options.fastQueries
+    ? createQueryFastPath<Context>({ router: appRouter, maxBatchSize, responseMeta, onError })
+    : undefined;
+
+  const serve = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    search: string,
+    ctx: Context,
+  ) => {
+    if (fastPath?.(req, res, path, search, ctx)) return;
+    void nodeHTTPRequestHandler({
+      router: appRouter,
+      req,
+      res,
+      path,
+      createContext: () => ctx,
+      responseMeta,
+      onError,
+      maxBodySize: MAX_BODY_BYTES,
+      maxBatchSize,
+    });
+  };
+
+  return (
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    search: string,
+    trace: RequestTrace,
+  ): void => {
+    const ctx: Context = { services, authorization: readAuthorization(req), trace };
+    const answered = gate(req, res, path, search, ctx);
+    if (answered === false) serve(req, res, path, search, ctx);
+    else if (answered !== true) {
+      answered.then(
+        (done) => {
+          if (!done) serve(req, res, path, search, ctx);
+        },
+        (error: unknown) => {
+          logger.error({ requestId: trace.requestId, err: error }, "auth gate failed");
+          if (!res.headersSent) sendJson(res, 500, { error: "internal error" });
+        },
+      );
+    }
+  };
+}
