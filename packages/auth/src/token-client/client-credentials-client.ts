@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { cryptoBackend } from "#crypto";
 import { authorizationServer } from "./authorization-server.js";
 import { type ClientCredentialsClientOptions, resolveClientOptions } from "./client-options.js";
 import { TokenClientClosedError } from "./errors.js";
@@ -74,11 +74,9 @@ export function createClientCredentialsClient(
   const target = (selector: TokenSelector = {}): RefreshTarget => {
     const audience = selector.audience ?? resolved.audience;
     const scope = normalizeScope(selector.scope ?? resolved.scope);
-    const key = createHash("sha256")
-      .update(
-        JSON.stringify([resolved.endpointId, resolved.clientId, audience ?? null, scope ?? null]),
-      )
-      .digest("base64url");
+    const key = cryptoBackend.sha256Base64url(
+      JSON.stringify([resolved.endpointId, resolved.clientId, audience ?? null, scope ?? null]),
+    );
     return { key, tokenKey: { audience, scope } };
   };
 

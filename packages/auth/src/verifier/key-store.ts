@@ -1,4 +1,5 @@
 import { InvalidTokenError, KeysUnavailableError } from "../errors.js";
+import { unrefTimer } from "../unref-timer.js";
 import type { SigningKey } from "./algorithms.js";
 import { IssuerMismatchError } from "./discovery.js";
 import { FetchJsonError, fetchJson } from "./fetch-json.js";
@@ -71,7 +72,7 @@ export function createKeyStore(
   // Kept as the `cause` of KeysUnavailableError, so logs show why the keys are missing.
   let lastFailure: unknown;
   let inFlight: Promise<void> | undefined;
-  let timer: NodeJS.Timeout | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   let closed = false;
   let reportedState: KeyStoreState = "down";
 
@@ -132,7 +133,7 @@ export function createKeyStore(
       timer = undefined;
       void refresh(consecutiveFailures > 0 ? "retry" : "refresh");
     }, delay);
-    timer.unref();
+    unrefTimer(timer);
   }
 
   const location = createKeyLocation(options, fetchOptions, (url, trigger, error, durationMs) => {
