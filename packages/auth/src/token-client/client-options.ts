@@ -99,7 +99,8 @@ export function resolveClientOptions(
     defaultExpiresIn: positive(options.defaultExpiresIn ?? 3_600, "defaultExpiresIn"),
     retry,
     store: options.store ?? memoryStore({ now }),
-    fetch: options.fetch ?? globalThis.fetch,
+    // Called as a plain function: Workers refuse a `fetch` called as a method of another object.
+    fetch: (input, init) => (options.fetch ?? globalThis.fetch)(input, init),
     now,
     random: options.random ?? Math.random,
     sleep: options.sleep ?? abortableDelay,
