@@ -23,6 +23,7 @@ export const PATHS = {
   down: "/jwks/down",
   flaky: "/jwks/flaky",
   hostile: "/jwks/hostile",
+  gated: "/jwks/gated",
   token: "/oauth/token",
 } as const;
 
@@ -50,6 +51,10 @@ export interface ConformanceHost extends AsyncDisposable {
    * clock), for servers that read the time themselves; `claims` override its claims.
    */
   liveToken(claims?: Record<string, unknown>): string;
+  /** Holds answers to the gated JWKS endpoint from now on, until {@link ConformanceHost.openGate}. */
+  closeGate(): void;
+  /** Answers the held requests to the gated JWKS endpoint, and the next ones at once. */
+  openGate(): void;
   /** Requests received per path. */
   count(path: string): number;
   close(): Promise<void>;
@@ -87,6 +92,7 @@ export async function startConformanceHost(): Promise<ConformanceHost> {
   const published = [main, ...byAlgorithm].map((key) => key.publicJwk);
 
   const counts = new Map<string, number>();
+  let held: (() => void)[] | undefined;
   let tokensIssued = 0;
   const server = createServer((request, response) => {
     const path = new URL(request.url ?? "/", "http://127.0.0.1").pathname;
@@ -107,6 +113,12 @@ export async function startConformanceHost(): Promise<ConformanceHost> {
         return seen === 1
           ? json(response, 200, { keys: [main.publicJwk] })
           : json(response, 503, { error: "unavailable" });
+      case PATHS.gated: {
+        const answer = () => json(response, 200, { keys: [main.publicJwk] });
+        if (held) held.push(answer);
+        else answer();
+        return;
+      }
       case PATHS.hostile:
         return json(response, 200, { keys: [...hostileKeys(main, ec, small), main.publicJwk] });
       case PATHS.token:
@@ -146,6 +158,7 @@ export async function startConformanceHost(): Promise<ConformanceHost> {
       down: `${origin}${PATHS.down}`,
       flaky: `${origin}${PATHS.flaky}`,
       hostile: `${origin}${PATHS.hostile}`,
+      gated: `${origin}${PATHS.gated}`,
     },
     tokenEndpoint: `${origin}${PATHS.token}`,
     clock: START,
@@ -180,6 +193,14 @@ export async function startConformanceHost(): Promise<ConformanceHost> {
       signToken(main, {
         payload: claimsFor(issuer, AUDIENCE, Math.floor(Date.now() / 1000), extra),
       }),
+    closeGate() {
+      held ??= [];
+    },
+    openGate() {
+      const waiting = held ?? [];
+      held = undefined;
+      for (const answer of waiting) answer();
+    },
     count: (path) => counts.get(path) ?? 0,
     close,
     [Symbol.asyncDispose]: close,

@@ -8,7 +8,15 @@ import type * as Auth from "../../src/index.js";
 export interface ConformancePlan {
   issuer: string;
   audience: string;
-  jwks: { valid: string; rotating: string; down: string; flaky: string; hostile: string };
+  jwks: {
+    valid: string;
+    rotating: string;
+    down: string;
+    flaky: string;
+    hostile: string;
+    /** Answers only while the host's gate is open. */
+    gated: string;
+  };
   tokenEndpoint: string;
   /** Epoch ms the tokens were issued around; the suite's clocks start here. */
   clock: number;

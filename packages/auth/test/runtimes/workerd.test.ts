@@ -1,4 +1,4 @@
-import { afterAll } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { bundle, TARGETS } from "./bundle.js";
 import type { ConformanceReport } from "./conformance-suite.js";
 import { describeConformance } from "./describe-conformance.js";
@@ -17,6 +17,12 @@ const host = describeConformance("workerd", async (conformanceHost) => {
     {
       name: "conformance",
       code: await bundle("./harness/conformance-worker.ts", TARGETS.workerd, {
+        CONFORMANCE_PLAN: conformanceHost.plan,
+      }),
+    },
+    {
+      name: "requests",
+      code: await bundle("./harness/request-scoped-worker.ts", TARGETS.workerd, {
         CONFORMANCE_PLAN: conformanceHost.plan,
       }),
     },
@@ -40,3 +46,20 @@ const host = describeConformance("workerd", async (conformanceHost) => {
 describeExampleApi("workerd", host, () => ({
   fetch: (issuer, path, init) => fetch(`${workerd?.url(issuer)}${path}`, init),
 }));
+
+describe("a verifier shared by the requests of a Worker", () => {
+  const MINUTE = 60_000;
+  const at = async (ms: number) =>
+    (await fetch(`${workerd?.url("requests")}/?at=${ms}`)).json() as Promise<unknown>;
+
+  it("recovers the keys when a refresh was dropped with the request that started it", async () => {
+    expect(await at(0)).toEqual({ sub: "client-1@clients" });
+    // Stale keys: this request answers at once and leaves a background refresh behind, which
+    // workerd drops when the request ends.
+    host().closeGate();
+    expect(await at(11 * MINUTE)).toEqual({ sub: "client-1@clients" });
+    host().openGate();
+    // Past the staleness bound the keys must be loaded again, in this request.
+    expect(await at(71 * MINUTE)).toEqual({ sub: "client-1@clients" });
+  });
+});
