@@ -47,19 +47,28 @@ describeExampleApi("workerd", host, () => ({
   fetch: (issuer, path, init) => fetch(`${workerd?.url(issuer)}${path}`, init),
 }));
 
-describe("a verifier shared by the requests of a Worker", () => {
+describe("a verifier and a token client shared by the requests of a Worker", () => {
   const MINUTE = 60_000;
-  const at = async (ms: number) =>
-    (await fetch(`${workerd?.url("requests")}/?at=${ms}`)).json() as Promise<unknown>;
+  const call = async (route: string, ms: number) =>
+    (await fetch(`${workerd?.url("requests")}${route}?at=${ms}`)).json() as Promise<unknown>;
 
   it("recovers the keys when a refresh was dropped with the request that started it", async () => {
-    expect(await at(0)).toEqual({ sub: "client-1@clients" });
+    expect(await call("/verify", 0)).toEqual({ sub: "client-1@clients" });
     // Stale keys: this request answers at once and leaves a background refresh behind, which
     // workerd drops when the request ends.
     host().closeGate();
-    expect(await at(11 * MINUTE)).toEqual({ sub: "client-1@clients" });
+    expect(await call("/verify", 11 * MINUTE)).toEqual({ sub: "client-1@clients" });
     host().openGate();
     // Past the staleness bound the keys must be loaded again, in this request.
-    expect(await at(71 * MINUTE)).toEqual({ sub: "client-1@clients" });
+    expect(await call("/verify", 71 * MINUTE)).toEqual({ sub: "client-1@clients" });
+  });
+
+  it("keeps a token for later requests and replaces it once expired (refreshSkew: 0)", async () => {
+    const first = await call("/token", 0);
+    expect(first).toEqual({ token: expect.stringMatching(/^conformance-token-\d+$/) });
+    expect(await call("/token", 59 * MINUTE)).toEqual(first);
+    const next = await call("/token", 61 * MINUTE);
+    expect(next).toEqual({ token: expect.stringMatching(/^conformance-token-\d+$/) });
+    expect(next).not.toEqual(first);
   });
 });
