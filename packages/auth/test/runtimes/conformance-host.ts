@@ -179,6 +179,7 @@ export async function startConformanceHost(): Promise<ConformanceHost> {
         claims(),
       ),
       forgedSmallOrder: forgeForSmallOrderEd25519("ed25519-small-order", {}, claims()),
+      zeroSignature: `${sign(ec).split(".").slice(0, 2).join(".")}.${Buffer.alloc(64).toString("base64url")}`,
     },
   };
 

@@ -36,6 +36,8 @@ export interface ConformancePlan {
     byAlgorithm: Record<string, string>;
     forgedExponentOne: string;
     forgedSmallOrder: string;
+    /** An ES256 token whose signature is r = s = 0 ("psychic signature"). */
+    zeroSignature: string;
   };
 }
 
@@ -145,6 +147,7 @@ export async function runConformance(
     await run("wrong audience", () => main.verify(plan.tokens.wrongAudience));
     await run("expired", () => main.verify(plan.tokens.expired));
     await run("tampered", () => main.verify(plan.tokens.tampered));
+    await run("ECDSA signature of zeros", () => main.verify(plan.tokens.zeroSignature));
 
     const rotating = verifier({ jwksUri: plan.jwks.rotating });
     await run("known kid", () => subject(rotating.verify(plan.tokens.valid)));

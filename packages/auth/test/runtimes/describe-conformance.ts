@@ -62,11 +62,12 @@ export function describeConformance(
       }
     });
 
-    it("refuses a wrong issuer, a wrong audience, an expired and a tampered token with 401 invalid_token", () => {
+    it("refuses a wrong issuer, a wrong audience, an expired, a tampered token and an ECDSA signature of zeros with 401 invalid_token", () => {
       expect(outcome("wrong issuer")).toMatchObject(invalidToken("issuer"));
       expect(outcome("wrong audience")).toMatchObject(invalidToken("audience"));
       expect(outcome("expired")).toMatchObject(invalidToken("expired"));
       expect(outcome("tampered")).toMatchObject(invalidToken("signature"));
+      expect(outcome("ECDSA signature of zeros")).toMatchObject(invalidToken("signature"));
     });
 
     it("answers a missing token with 401 and an insufficient scope with 403 (RFC 6750)", () => {

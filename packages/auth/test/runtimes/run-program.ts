@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { ConformanceReport } from "./conformance-suite.js";
 
 /** How long a runtime may take to run the suite before the test gives up on it. */
-const DEADLINE_MS = 60_000;
+const DEADLINE_MS = 50_000;
 
 /**
  * Writes `code` to `main.mjs` in a new temporary folder, runs `binary` with `args(file)` there and
