@@ -2,7 +2,8 @@
 // `pnpm publish` does (catalog and workspace versions resolved), then lints the tarball with publint
 // (strict) and @arethetypeswrong/cli, and checks what the tarball holds. Exits non-zero on any problem.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -28,6 +29,51 @@ function step(title, fn) {
     console.error(error.stdout || "", error.stderr || "", error.stdout ? "" : error.message);
     throw new StepFailed(title);
   }
+}
+
+// Export conditions as each runtime (or its bundler) sets them, and the crypto backend it must get.
+const RUNTIMES = [
+  ["Node", ["node"], "node"],
+  ["Bun", ["bun", "node"], "node"],
+  ["Deno", ["deno", "node"], "web"],
+  ["workerd", ["workerd", "worker", "browser"], "web"],
+  ["Vercel Edge", ["edge-light", "worker", "browser"], "web"],
+  ["no named runtime", [], "web"],
+];
+
+/** Bundles the unpacked tarball's main entry per runtime and checks which backend it pulls in. */
+function checkCryptoBackends(tarball, dir) {
+  mkdirSync(dir);
+  run("tar", ["-xzf", tarball, "-C", dir]);
+  const esbuild = createRequire(join(pkgDir, "package.json"))("esbuild");
+  const manifest = JSON.parse(readFileSync(join(dir, "package", "package.json"), "utf8"));
+  const external = [
+    "node:*",
+    ...Object.keys({ ...manifest.dependencies, ...manifest.peerDependencies }),
+  ];
+  const problems = [];
+  for (const [runtime, conditions, backend] of RUNTIMES) {
+    const { metafile } = esbuild.buildSync({
+      stdin: { contents: 'export * from "@repo/auth";', resolveDir: join(dir, "package") },
+      bundle: true,
+      write: false,
+      metafile: true,
+      platform: "neutral",
+      conditions,
+      // Its dependencies are not unpacked: only the package's own files are followed.
+      external,
+      logLevel: "silent",
+    });
+    const backends = Object.keys(metafile.inputs).filter((file) => file.includes("dist/crypto/"));
+    const expected = `dist/crypto/${backend}.js`;
+    if (
+      !backends.some((file) => file.endsWith(expected)) ||
+      backends.some((file) => /\/(node|web)\.js$/.test(file) && !file.endsWith(expected))
+    ) {
+      problems.push(`${runtime} (${conditions.join(", ") || "none"}): ${backends.join(", ")}`);
+    }
+  }
+  if (problems.length > 0) throw new Error(`wrong crypto backend for ${problems.join("; ")}`);
 }
 
 const outDir = mkdtempSync(join(tmpdir(), "auth-pack-"));
@@ -56,6 +102,9 @@ try {
     const manifest = run("tar", ["-xOzf", tarball, "package/package.json"]);
     if (/"(workspace|catalog):/.test(manifest)) throw new Error(manifest);
   });
+  step("the packed #crypto import picks each runtime's backend", () =>
+    checkCryptoBackends(tarball, join(outDir, "unpacked")),
+  );
   console.log(step("publint --strict", () => run(bin("publint"), ["run", tarball, "--strict"])));
   // ESM only by design (engines: node >= 20.19, where require() of ESM works): the CommonJS
   // resolution modes of TypeScript are not part of the contract.

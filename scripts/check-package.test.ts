@@ -11,6 +11,7 @@ it("packs @repo/auth into a tarball that publint (strict) and attw accept", () =
   for (const step of [
     "ok   tarball holds the build and no tests",
     "ok   packed package.json has no workspace or catalog versions",
+    "ok   the packed #crypto import picks each runtime's backend",
     "ok   publint --strict",
     "ok   attw --profile esm-only",
   ]) {

@@ -171,6 +171,36 @@ function memorySection(memory, http) {
   );
 }
 
+function runtimesSection(runtimes) {
+  if (!runtimes) return "Not run.";
+  return paragraphs(
+    `\`@repo/auth\` bundled for each runtime as that runtime resolves it (its export conditions ` +
+      `pick the build), ${runtimes.rounds} rounds of ${count(runtimes.iterations)} calls per ` +
+      `operation; the floor is the runtime's own WebCrypto RS256 check on a prepared key ` +
+      `(${readme("runtimes")}).`,
+    table(
+      [
+        "runtime",
+        "version",
+        "build",
+        "floor µs, median (min–max)",
+        "ours uncached µs",
+        "× floor",
+        "ours cache hit µs",
+      ],
+      runtimes.rows.map((entry) => [
+        entry.runtime,
+        entry.version,
+        entry.build,
+        range(entry.floor, 1),
+        range(entry.uncached, 1),
+        range(entry.ratio, 2, "×"),
+        fixed(entry.cached.median, 2),
+      ]),
+    ),
+  );
+}
+
 /**
  * Why each missed target was missed, from the measurements themselves: whether the rounds' range
  * reaches the target (noise) and what verification alone predicts for the HTTP ratios.
@@ -311,6 +341,10 @@ export function renderResults({ results, targets, environment, startedAt, elapse
     "## 5. Memory",
     "",
     memorySection(results.memory, results.http),
+    "",
+    "## 6. Runtimes",
+    "",
+    runtimesSection(results.runtimes),
     "",
   ].join("\n");
 }

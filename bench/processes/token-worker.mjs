@@ -2,7 +2,7 @@
 // benchmark starts several of these and releases them at the same moment.
 import { reportFailures } from "../lib/child.mjs";
 import { CLIENT_ID } from "../lib/fixtures.mjs";
-import { auth } from "../lib/repo-auth.mjs";
+import { auth, authRedis } from "../lib/repo-auth.mjs";
 
 reportFailures();
 
@@ -12,7 +12,7 @@ const tokens = auth.createClientCredentialsClient({
   clientId: CLIENT_ID,
   clientSecret: "bench-secret",
   audience,
-  store: auth.redisStore({ url: redisUrl, prefix }),
+  store: authRedis.redisStore({ url: redisUrl, prefix }),
 });
 
 process.on("message", async (message) => {

@@ -1,3 +1,4 @@
+import { waitFor } from "@repo/test-utils";
 import { describe, expect, it } from "vitest";
 import type { ApiApp } from "../harness/api-app.js";
 import { createHttpClient, trpcCall } from "../harness/http-client.js";
@@ -6,7 +7,6 @@ import { startLoad } from "../harness/load.js";
 import { startSystem } from "../harness/system.js";
 import { useTeardown } from "../harness/teardown.js";
 import { WRITER } from "../harness/tenant.js";
-import { waitFor } from "../harness/wait-for.js";
 
 const defer = useTeardown();
 

@@ -10,8 +10,8 @@ import {
   type ClientCredentialsClient,
   type ClientCredentialsClientOptions,
   createClientCredentialsClient,
-  redisStore,
 } from "../src/token-client/index.js";
+import { redisStore } from "../src/token-client/redis-store.js";
 import { startDpopResourceServer } from "./support/dpop-resource-server.js";
 
 const AUDIENCE = "https://api.example.local";

@@ -1,9 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { parseWebEnv, WebEnvError } from "./env";
+import { parseWebEnv, parseWebhookEnv, WebEnvError } from "./env";
 
-function problemsOf(source: Record<string, string | undefined>): readonly string[] {
+function problemsOf(
+  source: Record<string, string | undefined>,
+  parse: (source: Record<string, string | undefined>) => unknown = parseWebEnv,
+): readonly string[] {
   try {
-    parseWebEnv(source);
+    parse(source);
   } catch (error) {
     if (error instanceof WebEnvError) return error.problems;
     throw error;
@@ -74,5 +77,40 @@ describe("parseWebEnv", () => {
     expect(parseWebEnv({ REDIS_URL: "rediss://cache.example:6380/0" }).REDIS_URL).toBe(
       "rediss://cache.example:6380/0",
     );
+  });
+});
+
+describe("parseWebhookEnv", () => {
+  const problemsOfWebhook = (source: Record<string, string | undefined>) =>
+    problemsOf(source, parseWebhookEnv);
+
+  it("defaults to the dev issuer's API audience and write scope in development", () => {
+    expect(parseWebhookEnv({})).toEqual({
+      ISSUER_BASE_URL: "http://127.0.0.1:4400/",
+      WEBHOOK_AUDIENCE: "https://api.example.local",
+      WEBHOOK_SCOPE: "write:items",
+    });
+  });
+
+  it("needs only its own variables in production, not the token client's", () => {
+    expect(problemsOfWebhook({ NODE_ENV: "production" })).toEqual([
+      "ISSUER_BASE_URL is required",
+      "WEBHOOK_AUDIENCE is required",
+      "WEBHOOK_SCOPE is required",
+    ]);
+    const webhook = {
+      NODE_ENV: "production",
+      ISSUER_BASE_URL: "https://tenant.example",
+      WEBHOOK_AUDIENCE: "https://web.example/webhook",
+      WEBHOOK_SCOPE: "send:events",
+    };
+    expect(parseWebhookEnv(webhook).ISSUER_BASE_URL).toBe("https://tenant.example/");
+  });
+
+  it("refuses a scope list or a quote where one scope is expected, without echoing it", () => {
+    for (const scope of ["a b", 'a"b']) {
+      const problems = problemsOfWebhook({ WEBHOOK_SCOPE: scope });
+      expect(problems).toEqual(["WEBHOOK_SCOPE must be one scope token"]);
+    }
   });
 });

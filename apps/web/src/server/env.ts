@@ -48,6 +48,13 @@ export class WebEnvError extends Error {
 
 type Source = Readonly<Record<string, string | undefined>>;
 
+/** One bad variable, named, without its value. */
+function problemOf(issue: z.core.$ZodIssue): string {
+  const name = String(issue.path[0] ?? "environment");
+  const missing = issue.code === "invalid_type" && issue.input === undefined;
+  return missing ? `${name} is required` : `${name} ${issue.message}`;
+}
+
 /**
  * Validates the web app's environment. Empty strings count as unset, so `FOO=` in a shell or an
  * .env file falls back to the default instead of failing as "not a URL".
@@ -73,17 +80,49 @@ export function parseWebEnv(source: Source): WebEnv {
     REDIS_KEY_PREFIX: read("REDIS_KEY_PREFIX") ?? "web:tokens:",
   };
   const result = schema.safeParse(input);
-  const problems = (result.error?.issues ?? []).map((issue) => {
-    const name = String(issue.path[0] ?? "environment");
-    const missing = issue.code === "invalid_type" && issue.input === undefined;
-    return missing ? `${name} is required` : `${name} ${issue.message}`;
-  });
+  const problems = (result.error?.issues ?? []).map(problemOf);
   // Checked beside the schema (not as a refinement) so it is reported with every other problem.
   if (input.ISSUER_BASE_URL === undefined && input.TOKEN_ENDPOINT === undefined) {
     problems.push("ISSUER_BASE_URL (or TOKEN_ENDPOINT) is required");
   }
   if (result.success && problems.length === 0) return result.data;
   throw new WebEnvError([...new Set(problems)]);
+}
+
+/**
+ * Development defaults of the webhook: tokens the dev issuer grants for the API, with its write scope
+ * (`pnpm -s token` gives one), so the endpoint can be tried locally. None applies in production.
+ */
+const webhookDevDefaults = {
+  ISSUER_BASE_URL: devDefaults.ISSUER_BASE_URL,
+  WEBHOOK_AUDIENCE: devDefaults.AUDIENCE,
+  WEBHOOK_SCOPE: "write:items",
+} as const;
+
+const webhookSchema = z.object({
+  ISSUER_BASE_URL: httpUrl,
+  WEBHOOK_AUDIENCE: nonEmpty,
+  WEBHOOK_SCOPE: z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]{1,100}$/, "must be one scope token"),
+});
+
+export type WebhookEnv = z.infer<typeof webhookSchema>;
+
+/**
+ * Validates what the webhook (`POST /api/webhook`, an edge route) needs and nothing else, so a
+ * webhook deployment does not need the token client's credentials: the authorization server whose
+ * tokens it accepts, the audience they must name and the scope they must grant.
+ */
+export function parseWebhookEnv(source: Source): WebhookEnv {
+  const production = source.NODE_ENV === "production";
+  const read = (name: keyof typeof webhookDevDefaults) =>
+    source[name]?.trim() || (production ? undefined : webhookDevDefaults[name]);
+  const result = webhookSchema.safeParse({
+    ISSUER_BASE_URL: read("ISSUER_BASE_URL"),
+    WEBHOOK_AUDIENCE: read("WEBHOOK_AUDIENCE"),
+    WEBHOOK_SCOPE: read("WEBHOOK_SCOPE"),
+  });
+  if (result.success) return result.data;
+  throw new WebEnvError(result.error.issues.map(problemOf));
 }
 
 let cached: WebEnv | undefined;
@@ -95,4 +134,12 @@ let cached: WebEnv | undefined;
 export function getWebEnv(): WebEnv {
   cached ??= parseWebEnv(process.env);
   return cached;
+}
+
+let cachedWebhook: WebhookEnv | undefined;
+
+/** The webhook's validated settings, read on first use. */
+export function getWebhookEnv(): WebhookEnv {
+  cachedWebhook ??= parseWebhookEnv(process.env);
+  return cachedWebhook;
 }

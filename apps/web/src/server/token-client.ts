@@ -3,9 +3,9 @@ import {
   type ClientCredentialsClient,
   createClientCredentialsClient,
   memoryStore,
-  redisStore,
   type TokenClientEvent,
 } from "@repo/auth";
+import { redisStore } from "@repo/auth/redis";
 import { getWebEnv } from "./env";
 import { processSingleton } from "./process-singleton";
 

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { cryptoBackend } from "#crypto";
 import { authorizationServer } from "./authorization-server.js";
 import { type AuthorizedFetchOptions, authorizedFetch } from "./authorized-fetch.js";
 import { type ClientCredentialsClientOptions, resolveClientOptions } from "./client-options.js";
@@ -98,7 +98,7 @@ export function createClientCredentialsClient(
     const scope = normalizeScope(selector.scope ?? resolved.scope);
     const identity = [resolved.endpointId, resolved.clientId, audience ?? null, scope ?? null];
     if (dpop) identity.push((await dpop.key()).thumbprint);
-    const key = createHash("sha256").update(JSON.stringify(identity)).digest("base64url");
+    const key = cryptoBackend.sha256Base64url(JSON.stringify(identity));
     return { key, tokenKey: { audience, scope } };
   };
 

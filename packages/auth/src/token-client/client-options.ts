@@ -109,7 +109,8 @@ export function resolveClientOptions(
     retry,
     store: options.store ?? memoryStore({ now }),
     dpop: createDPoPSigner(options.dpop),
-    fetch: options.fetch ?? globalThis.fetch,
+    // Called as a plain function: Workers refuse a `fetch` called as a method of another object.
+    fetch: (input, init) => (options.fetch ?? globalThis.fetch)(input, init),
     now,
     random: options.random ?? Math.random,
     sleep: options.sleep ?? abortableDelay,

@@ -19,7 +19,6 @@ export {
   TokenRequestTimeoutError,
 } from "./errors.js";
 export { type MemoryStoreOptions, memoryStore } from "./memory-store.js";
-export { type RedisStoreOptions, redisStore } from "./redis-store.js";
 export type {
   AudienceParam,
   ClientAuthMethod,

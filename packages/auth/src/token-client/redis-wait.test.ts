@@ -224,11 +224,15 @@ describe("waiting for a token another process is requesting", () => {
 
   it("never keeps a process alive through its subscriber", async () => {
     const { url, prefix } = await privateRedis();
-    const child = spawn(process.execPath, ["--import", "tsx", worker], {
-      cwd: repoRoot,
-      env: { ...process.env, REDIS_URL: url, PREFIX: prefix },
-      stdio: ["ignore", "pipe", "inherit"],
-    });
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", "--conditions=@repo/source", worker],
+      {
+        cwd: repoRoot,
+        env: { ...process.env, REDIS_URL: url, PREFIX: prefix },
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
     cleanups.push(async () => {
       if (child.exitCode === null) child.kill();
     });

@@ -174,7 +174,7 @@ async function parseTokenResponse(
 
 function parseJsonObject(body: Uint8Array): Record<string, unknown> | undefined {
   try {
-    const value: unknown = JSON.parse(Buffer.from(body).toString("utf8"));
+    const value: unknown = JSON.parse(new TextDecoder().decode(body));
     return value !== null && typeof value === "object" && !Array.isArray(value)
       ? (value as Record<string, unknown>)
       : undefined;

@@ -1,3 +1,5 @@
+import { decodeBase64urlBytes } from "../crypto/base64url-codec.js";
+
 const ALPHABET = /^[A-Za-z0-9_-]*$/;
 
 // The value (0–63) of a base64url character known to be in the alphabet.
@@ -22,7 +24,7 @@ export function isCanonicalBase64url(text: string): boolean {
 }
 
 /** Decodes canonical base64url without padding; `undefined` for anything else. */
-export function decodeBase64url(text: string): Buffer | undefined {
+export function decodeBase64url(text: string): Uint8Array | undefined {
   if (!ALPHABET.test(text) || !isCanonicalBase64url(text)) return undefined;
-  return Buffer.from(text, "base64url");
+  return decodeBase64urlBytes(text);
 }

@@ -1,3 +1,4 @@
+import { cryptoBackend } from "#crypto";
 import { InvalidTokenError } from "../errors.js";
 import { isCanonicalBase64url } from "./base64url.js";
 import type { AccessTokenHeader } from "./types.js";
@@ -8,9 +9,9 @@ export interface ParsedJws {
   headerSegment: string;
   header: AccessTokenHeader;
   payload: Record<string, unknown>;
-  /** `base64url(header) "." base64url(payload)`, the bytes the signature covers. */
-  signingInput: Buffer;
-  signature: Buffer;
+  /** `base64url(header) "." base64url(payload)`, the ASCII text the signature covers. */
+  signingInput: string;
+  signature: Uint8Array;
 }
 
 // Three non-empty base64url segments: no padding, no `+`/`/`, no whitespace. A JWE has five.
@@ -18,9 +19,9 @@ const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 // Only canonical text: a decoder that ignores the bits past the last byte gives one token many
 // spellings (the signature segment can then be re-encoded and still verify).
-function decodeSegment(segment: string): Buffer {
+function decodeSegment(segment: string): Uint8Array {
   if (!isCanonicalBase64url(segment)) throw new InvalidTokenError("malformed");
-  return Buffer.from(segment, "base64url");
+  return cryptoBackend.decodeBase64url(segment);
 }
 
 // RFC 7519 §7.2 and RFC 8259 §8.1: the header and claims are UTF-8 JSON. `fatal` refuses invalid
@@ -28,7 +29,7 @@ function decodeSegment(segment: string): Buffer {
 // `ignoreBOM` keeps a byte order mark in the text, where JSON.parse refuses it.
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
-function parseJsonObject(bytes: Buffer): Record<string, unknown> {
+function parseJsonObject(bytes: Uint8Array): Record<string, unknown> {
   let value: unknown;
   try {
     // Repeated member names: JSON.parse keeps the lexically last, as RFC 7515 §5.2 and RFC 7519
@@ -107,7 +108,7 @@ export function parseCompactJws(
     headerSegment,
     header: header as AccessTokenHeader,
     payload,
-    signingInput: Buffer.from(token.slice(0, secondDot), "latin1"),
+    signingInput: token.slice(0, secondDot),
     signature,
   };
 }

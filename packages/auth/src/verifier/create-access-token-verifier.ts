@@ -1,5 +1,6 @@
+import { cryptoBackend } from "#crypto";
 import { AuthError, InvalidTokenError } from "../errors.js";
-import { type SigningKey, verifySignature } from "./algorithms.js";
+import type { SigningKey } from "./algorithms.js";
 import { checkB64Token, readBearerToken } from "./bearer-token.js";
 import { checkClaims, checkTimes, checkType } from "./claims.js";
 import { KnownHeaders, type ParsedJws, parseCompactJws } from "./compact-jws.js";
@@ -79,17 +80,7 @@ export function createAccessTokenVerifier(
     return hit.claims;
   }
 
-  function finish(token: string, jws: ParsedJws, keys: readonly SigningKey[]): AccessTokenClaims {
-    const alg = jws.header.alg;
-    let verifiedBy: SigningKey | undefined;
-    for (const key of keys) {
-      const input = key.inputs.get(alg);
-      if (input !== undefined && verifySignature(alg, input, jws.signingInput, jws.signature)) {
-        verifiedBy = key;
-        break;
-      }
-    }
-    if (verifiedBy === undefined) throw new InvalidTokenError("signature");
+  function accept(token: string, jws: ParsedJws, verifiedBy: SigningKey): AccessTokenClaims {
     knownHeaders.remember(jws.headerSegment, jws.header);
     const claims = deepFreeze(
       checkClaims(jws.payload, jws.header, store.issuer(), now() / 1000, resolved),
@@ -97,6 +88,30 @@ export function createAccessTokenVerifier(
     cache?.set(token, { claims, key: verifiedBy });
     emit({ type: "token_verified", cached: false });
     return claims;
+  }
+
+  // Tries the candidate keys in turn from `first`. With node:crypto every check answers at once and
+  // this stays synchronous; a WebCrypto check answers with a promise, and the rest follow it.
+  function finish(
+    token: string,
+    jws: ParsedJws,
+    keys: readonly SigningKey[],
+    first = 0,
+  ): AccessTokenClaims | Promise<AccessTokenClaims> {
+    const alg = jws.header.alg;
+    for (let i = first; i < keys.length; i++) {
+      const key = keys[i] as SigningKey;
+      const input = key.inputs.get(alg);
+      if (input === undefined) continue;
+      const verified = cryptoBackend.verify(alg, input, jws.signingInput, jws.signature);
+      if (verified === true) return accept(token, jws, key);
+      if (verified !== false) {
+        return verified.then((ok) =>
+          ok ? accept(token, jws, key) : finish(token, jws, keys, i + 1),
+        );
+      }
+    }
+    throw new InvalidTokenError("signature");
   }
 
   function reject(error: unknown): never {
@@ -130,7 +145,10 @@ export function createAccessTokenVerifier(
       );
       checkType(jws.header, resolved.strict);
       const keys = store.candidates(jws.header.kid, jws.header.alg);
-      if (Array.isArray(keys)) return Promise.resolve(finish(token, jws, keys));
+      if (Array.isArray(keys)) {
+        const claims = finish(token, jws, keys);
+        return claims instanceof Promise ? claims.catch(reject) : Promise.resolve(claims);
+      }
       return (keys as Promise<readonly SigningKey[]>)
         .then((found) => finish(token, jws, found))
         .catch(reject);

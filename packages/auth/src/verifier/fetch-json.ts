@@ -1,4 +1,5 @@
 import { readCappedBody } from "../read-capped-body.js";
+import { unrefTimer } from "../unref-timer.js";
 import type { JwksFailureReason } from "./types.js";
 
 /** A discovery or JWKS request that failed; `reason` is a stable label. */
@@ -32,13 +33,13 @@ async function readCapped(response: Response, maxSize: number): Promise<string> 
  */
 export async function fetchJson(url: URL, options: FetchJsonOptions): Promise<unknown> {
   const controller = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       controller.abort();
       reject(new FetchJsonError("timeout"));
     }, options.timeout);
-    timer.unref();
+    unrefTimer(timer);
   });
   const request = (async () => {
     let response: Response;

@@ -1,6 +1,6 @@
-import type { KeyObject, VerifyKeyObjectInput } from "node:crypto";
 import { calculateJwkThumbprint, type JWK } from "jose";
-import { type SigningKey, verifyInputFor } from "./algorithms.js";
+import { cryptoBackend } from "#crypto";
+import type { SigningKey } from "./algorithms.js";
 import type { JwkRejectionReason } from "./types.js";
 import { validateJwk } from "./validate-jwk.js";
 
@@ -15,6 +15,9 @@ export type JwkRejected = (kid: string | undefined, reason: JwkRejectionReason) 
 // A `kid` is reported in logs; a provider's mistake must not turn into one huge log line.
 const REPORTED_KID_LENGTH = 100;
 
+const reportedKid = (jwk: Record<string, unknown>): string | undefined =>
+  typeof jwk.kid === "string" ? jwk.kid.slice(0, REPORTED_KID_LENGTH) : undefined;
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
@@ -28,7 +31,9 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  * key has compromised that key, and refusing the whole set would keep serving that key's public
  * half from the previous fetch. The document is refused ({@link InvalidJwksError}) when it is not a
  * JWK Set or leaves no usable key. Keys equal to one in `previous` (same `kid`, thumbprint and
- * `alg`) are reused, so each JWK is imported once for the life of the process.
+ * `alg`) are reused, so each JWK is imported once for the life of the process. A key the runtime's
+ * crypto refuses is reported like an invalid one; algorithms the runtime does not implement (Ed448
+ * on most WebCrypto implementations) are left out of the key quietly.
  */
 export async function readJwksDocument(
   document: unknown,
@@ -45,24 +50,29 @@ export async function readJwksDocument(
     if (!isRecord(jwk)) throw new InvalidJwksError("A JWK Set entry is not an object");
     const verdict = validateJwk(jwk);
     if ("rejected" in verdict) {
-      const kid = typeof jwk.kid === "string" ? jwk.kid.slice(0, REPORTED_KID_LENGTH) : undefined;
-      onRejected(kid, verdict.rejected);
+      onRejected(reportedKid(jwk), verdict.rejected);
       continue;
     }
     if ("skipped" in verdict) continue;
-    const { keyObject } = verdict;
     const kid = jwk.kid as string | undefined;
     const jwkAlg = jwk.alg as string | undefined;
-    const inputs = new Map<string, KeyObject | VerifyKeyObjectInput>();
-    for (const alg of algorithms) {
-      if (jwkAlg !== undefined && !sameAlgorithm(jwkAlg, alg)) continue;
-      const input = verifyInputFor(alg, keyObject);
-      if (input !== undefined) inputs.set(alg, input);
-    }
-    if (inputs.size === 0) continue;
+    const usable = [...algorithms].filter(
+      (alg) =>
+        verdict.algorithms.includes(alg) && (jwkAlg === undefined || sameAlgorithm(jwkAlg, alg)),
+    );
+    if (usable.length === 0) continue;
     const thumbprint = await calculateJwkThumbprint(jwk as JWK);
     const reused = known.get(identity(kid, thumbprint, jwkAlg));
-    keys.push(reused ?? { kid, thumbprint, alg: jwkAlg, keyObject, retired: false, inputs });
+    if (reused !== undefined) {
+      keys.push(reused);
+      continue;
+    }
+    const inputs = await cryptoBackend.importPublicKey(verdict.publicJwk, usable);
+    if (inputs === undefined) {
+      onRejected(reportedKid(jwk), verdict.publicJwk.kty === "RSA" ? "malformed" : "invalid_point");
+      continue;
+    }
+    if (inputs.size > 0) keys.push({ kid, thumbprint, alg: jwkAlg, retired: false, inputs });
   }
   if (keys.length === 0) throw new InvalidJwksError("The JWK Set has no usable signing key");
   return keys;

@@ -455,6 +455,7 @@ describe("JWKS outages", () => {
     const child = spawn(process.execPath, [
       "--import",
       "tsx",
+      "--conditions=@repo/source",
       "--input-type=module",
       "-e",
       script,

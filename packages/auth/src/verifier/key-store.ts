@@ -1,4 +1,5 @@
 import { InvalidTokenError, KeysUnavailableError } from "../errors.js";
+import { unrefTimer } from "../unref-timer.js";
 import type { SigningKey } from "./algorithms.js";
 import { IssuerMismatchError } from "./discovery.js";
 import { FetchJsonError, fetchJson } from "./fetch-json.js";
@@ -71,7 +72,9 @@ export function createKeyStore(
   // Kept as the `cause` of KeysUnavailableError, so logs show why the keys are missing.
   let lastFailure: unknown;
   let inFlight: Promise<void> | undefined;
-  let timer: NodeJS.Timeout | undefined;
+  // When the load in flight started (performance.now()), to tell one the platform dropped.
+  let inFlightSince = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   let closed = false;
   let reportedState: KeyStoreState = "down";
 
@@ -132,7 +135,7 @@ export function createKeyStore(
       timer = undefined;
       void refresh(consecutiveFailures > 0 ? "retry" : "refresh");
     }, delay);
-    timer.unref();
+    unrefTimer(timer);
   }
 
   const location = createKeyLocation(options, fetchOptions, (url, trigger, error, durationMs) => {
@@ -213,11 +216,42 @@ export function createKeyStore(
     }
   }
 
-  function refresh(trigger: JwksFetchTrigger): Promise<void> {
-    inFlight ??= load(trigger).finally(() => {
+  // On Workers a promise belongs to the request that created it: once that request has ended (a
+  // background refresh outlives the response that started it), the load is dropped and never
+  // settles, and awaiting it from another request throws. A load that has outlived every deadline
+  // it could take (discovery, JWKS, re-discovery, moved JWKS) is taken for dropped.
+  const abandonAfter = 4 * options.timeout + 1_000;
+
+  /** Whether a load is in flight; forgets one that has been in flight too long to be alive. */
+  function loading(): boolean {
+    if (inFlight !== undefined && performance.now() - inFlightSince > abandonAfter) {
       inFlight = undefined;
-    });
-    return inFlight;
+    }
+    return inFlight !== undefined;
+  }
+
+  function refresh(trigger: JwksFetchTrigger): Promise<void> {
+    if (!loading()) {
+      const started = load(trigger).finally(() => {
+        if (inFlight === started) inFlight = undefined;
+      });
+      inFlight = started;
+      inFlightSince = performance.now();
+    }
+    return inFlight as Promise<void>;
+  }
+
+  /** Waits for a load, starting one here if the one in flight cannot settle in this request. */
+  async function refreshed(trigger: JwksFetchTrigger): Promise<void> {
+    const awaited = refresh(trigger);
+    try {
+      await awaited;
+    } catch {
+      // `load` settles even when its fetches fail: a rejection is the platform refusing to settle
+      // another request's promise.
+      if (inFlight === awaited) inFlight = undefined;
+      await refresh(trigger);
+    }
   }
 
   const lookup = (kid: string | undefined, alg: string): readonly SigningKey[] =>
@@ -228,7 +262,7 @@ export function createKeyStore(
     alg: string,
     trigger: JwksFetchTrigger,
   ): Promise<readonly SigningKey[]> {
-    await refresh(trigger);
+    await refreshed(trigger);
     const at = now();
     if (observe(stateAt(at)) === "down") throw unavailable(at);
     const found = lookup(kid, alg);
@@ -241,15 +275,13 @@ export function createKeyStore(
       const at = now();
       const state = observe(stateAt(at));
       if (state === "down") {
-        if (inFlight === undefined && cooldownLeft(at) > 0) throw unavailable(at);
+        if (!loading() && cooldownLeft(at) > 0) throw unavailable(at);
         return afterFetch(kid, alg, lastRefreshAt === null ? "cold" : "retry");
       }
-      if (state === "stale" && inFlight === undefined && cooldownLeft(at) === 0)
-        void refresh("refresh");
+      if (state === "stale" && cooldownLeft(at) === 0 && !loading()) void refresh("refresh");
       const found = lookup(kid, alg);
       if (found.length > 0) return found;
-      if (inFlight === undefined && cooldownLeft(at) > 0)
-        throw new InvalidTokenError("unknown_key");
+      if (cooldownLeft(at) > 0 && !loading()) throw new InvalidTokenError("unknown_key");
       return afterFetch(kid, alg, "unknown_kid");
     },
     issuer: () => location.issuer(),
@@ -260,11 +292,10 @@ export function createKeyStore(
     freshUntil: () =>
       lastRefreshAt === null ? Number.NEGATIVE_INFINITY : lastRefreshAt + jwksCacheMaxAge,
     refreshIfDue(at) {
-      if (inFlight === undefined && cooldownLeft(at) === 0 && stateAt(at) !== "fresh")
-        void refresh("refresh");
+      if (cooldownLeft(at) === 0 && stateAt(at) !== "fresh" && !loading()) void refresh("refresh");
     },
     async warmUp() {
-      if (stateAt(now()) !== "fresh") await refresh("warm_up");
+      if (stateAt(now()) !== "fresh") await refreshed("warm_up");
     },
     health() {
       const state = observe(stateAt(now()));

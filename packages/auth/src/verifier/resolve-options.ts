@@ -135,7 +135,8 @@ export function resolveVerifierOptions(
     maxResponseSize: duration("maxResponseSize", options.maxResponseSize, 1_048_576, 1),
     allowInsecureHttp,
     tokenCacheSize: tokenCacheSize === false ? 0 : tokenCacheSize,
-    fetch: fetchImpl,
+    // Called as a plain function: Workers refuse a `fetch` called as a method of another object.
+    fetch: (input, init) => fetchImpl(input, init),
     now: options.now ?? Date.now,
     onEvent: options.onEvent,
   };

@@ -16,6 +16,7 @@ import {
 } from "../../test/support/verifier-fixture.js";
 import { KeysUnavailableError } from "../errors.js";
 import type { VerifierAlgorithm, VerifierEvent } from "./types.js";
+import { validateJwk } from "./validate-jwk.js";
 
 const good = generateTestKey("good");
 const rsa = generateTestKey("rsa");
@@ -216,3 +217,56 @@ describe("JWK validation: malformed, private and inconsistent keys", () => {
 function payloadOf(fx: VerifierFixture): Record<string, unknown> {
   return claimsFor(fx.server.issuer, AUDIENCE, fx.clock.seconds());
 }
+
+// The curve check is this package's own (not OpenSSL's, which WebCrypto runtimes may not share):
+// every runtime must refuse the same points.
+describe("JWK validation: EC points, by the package's own curve arithmetic", () => {
+  const curves = [
+    ["P-256", generateTestKey("p256", { alg: "ES256" })],
+    ["P-384", generateTestKey("p384", { alg: "ES384" })],
+    ["P-521", generateTestKey("p521", { alg: "ES512" })],
+  ] as const;
+
+  it.each(curves)("accepts a %s point on the curve", (_, key) => {
+    expect(validateJwk(key.publicJwk)).toMatchObject({
+      publicJwk: { kty: "EC", crv: key.publicJwk.crv },
+    });
+  });
+
+  it.each(curves)("refuses a %s point off the curve", (_, key) => {
+    expect(validateJwk(offCurve(key.publicJwk, "off"))).toEqual({ rejected: "invalid_point" });
+  });
+
+  it("refuses a coordinate not reduced modulo p, though it satisfies the equation", () => {
+    // A point with a small x, so that x + p still fits in 32 bytes: same point modulo p, but a
+    // second encoding of it.
+    const { x, y } = smallPointP256();
+    const point = { kty: "EC", crv: "P-256", x: encode(x), y: encode(y) };
+    expect(validateJwk(point)).toMatchObject({ publicJwk: point });
+    expect(validateJwk({ ...point, x: encode(x + P256) })).toEqual({ rejected: "invalid_point" });
+  });
+});
+
+const P256 = (1n << 256n) - (1n << 224n) + (1n << 192n) + (1n << 96n) - 1n;
+const B256 = 0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604bn;
+
+function power(base: bigint, exponent: bigint, modulus: bigint): bigint {
+  let result = 1n;
+  for (let b = base % modulus, e = exponent; e > 0n; e >>= 1n, b = (b * b) % modulus) {
+    if (e & 1n) result = (result * b) % modulus;
+  }
+  return result;
+}
+
+/** The P-256 point with the smallest x (p ≡ 3 mod 4, so a square root is one power away). */
+function smallPointP256(): { x: bigint; y: bigint } {
+  for (let x = 0n; ; x++) {
+    const rhs = (((x * x * x - 3n * x + B256) % P256) + P256) % P256;
+    const y = power(rhs, (P256 + 1n) / 4n, P256);
+    if ((y * y) % P256 === rhs) return { x, y };
+  }
+}
+
+/** A 32-byte big-endian coordinate, as base64url. */
+const encode = (value: bigint) =>
+  Buffer.from(value.toString(16).padStart(64, "0"), "hex").toString("base64url");

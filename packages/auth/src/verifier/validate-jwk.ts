@@ -1,10 +1,11 @@
-import { createPublicKey, type JsonWebKey, type KeyObject } from "node:crypto";
+import type { PublicJwk } from "../crypto/backend.js";
 import { decodeBase64url } from "./base64url.js";
 import { type JwkRejectionReason, SUPPORTED_ALGORITHMS } from "./types.js";
 
 /** What {@link validateJwk} decided about one JWK. */
 export type JwkVerdict =
-  | { keyObject: KeyObject }
+  /** Sound: its public members only, and the JWS algorithms its type and curve sign with. */
+  | { publicJwk: PublicJwk; algorithms: readonly string[] }
   /** Invalid or dangerous: reported, never used. */
   | { rejected: JwkRejectionReason }
   /** A sound key that is simply not a signature key this verifier knows: dropped silently. */
@@ -35,20 +36,16 @@ const CURVES: ReadonlyMap<string, Curve> = new Map([
 const KEY_TYPES: ReadonlySet<string> = new Set(["RSA", "EC", "OKP"]);
 const KNOWN_ALGORITHMS: ReadonlySet<string> = new Set(SUPPORTED_ALGORITHMS);
 
-const toBigInt = (bytes: Buffer): bigint =>
-  bytes.length === 0 ? 0n : BigInt(`0x${bytes.toString("hex")}`);
-
-function importKey(jwk: Record<string, unknown>): KeyObject | undefined {
-  try {
-    return createPublicKey({ key: jwk as JsonWebKey, format: "jwk" });
-  } catch {
-    return undefined;
-  }
+// Big-endian, as JWK integers and coordinates are encoded.
+function toBigInt(bytes: Uint8Array): bigint {
+  let hex = "";
+  for (const byte of bytes) hex += byte.toString(16).padStart(2, "0");
+  return hex === "" ? 0n : BigInt(`0x${hex}`);
 }
 
 /** Reads string members as canonical base64url; `undefined` when one is missing or malformed. */
-function members(jwk: Record<string, unknown>, names: readonly string[]): Buffer[] | undefined {
-  const decoded: Buffer[] = [];
+function members(jwk: Record<string, unknown>, names: readonly string[]): Uint8Array[] | undefined {
+  const decoded: Uint8Array[] = [];
   for (const name of names) {
     const value = jwk[name];
     const bytes = typeof value === "string" ? decodeBase64url(value) : undefined;
@@ -67,8 +64,48 @@ function checkRsa(jwk: Record<string, unknown>): JwkVerdict {
   const [n, e] = parts.map(toBigInt) as [bigint, bigint];
   if (n % 2n === 0n || n < 1n << BigInt(MIN_RSA_BITS - 1)) return { rejected: "rsa_modulus" };
   if (e < 3n || e % 2n === 0n || e >= n) return { rejected: "rsa_exponent" };
-  const keyObject = importKey({ kty: "RSA", n: jwk.n, e: jwk.e });
-  return keyObject === undefined ? { rejected: "malformed" } : { keyObject };
+  return {
+    publicJwk: { kty: "RSA", n: jwk.n as string, e: jwk.e as string },
+    algorithms: RSA_ALGORITHMS,
+  };
+}
+
+// Short Weierstrass curves y² = x³ − 3x + b over GF(p) (FIPS 186-5, SEC 2). Every point on them
+// lies in the prime-order group (cofactor 1), so a point on the curve is a sound public key.
+const WEIERSTRASS: ReadonlyMap<string, { p: bigint; b: bigint }> = new Map([
+  [
+    "P-256",
+    {
+      p: (1n << 256n) - (1n << 224n) + (1n << 192n) + (1n << 96n) - 1n,
+      b: 0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604bn,
+    },
+  ],
+  [
+    "P-384",
+    {
+      p: (1n << 384n) - (1n << 128n) - (1n << 96n) + (1n << 32n) - 1n,
+      b: 0xb3312fa7e23ee7e4988e056be3f82d19181d9c6efe8141120314088f5013875ac656398d8a2ed19d2a85c8edd3ec2aefn,
+    },
+  ],
+  [
+    "P-521",
+    {
+      p: (1n << 521n) - 1n,
+      b: 0x51953eb9618e1c9a1f929a21a0b68540eea2da725b99b315f3b8b489918ef109e156193951ec7e937b1652c0bd3bb1bf073573df883d2c34f1ef451fd46b503f00n,
+    },
+  ],
+]);
+
+// Checked here rather than left to the runtime: OpenSSL refuses a point off its curve, but not
+// every WebCrypto implementation is known to, and a key must mean the same on every runtime.
+function isOnCurve(crv: string, xBytes: Uint8Array, yBytes: Uint8Array): boolean {
+  const curve = WEIERSTRASS.get(crv);
+  if (curve === undefined) return false;
+  const { p, b } = curve;
+  const x = toBigInt(xBytes);
+  const y = toBigInt(yBytes);
+  if (x >= p || y >= p) return false;
+  return (y * y - (x * x * x - 3n * x + b)) % p === 0n;
 }
 
 // Edwards points of small order, by their y coordinate (RFC 8032 §5.1.3, §5.2.3). With such a
@@ -89,12 +126,12 @@ const EDWARDS: ReadonlyMap<string, { p: bigint; smallOrder: readonly bigint[] }>
   ["Ed448", { p: ED448_P, smallOrder: [0n, 1n, ED448_P - 1n] }],
 ]);
 
-function isSoundEdwardsPoint(crv: string, encoded: Buffer): boolean {
+function isSoundEdwardsPoint(crv: string, encoded: Uint8Array): boolean {
   const curve = EDWARDS.get(crv);
   if (curve === undefined) return false;
   // Little-endian y; the top bit of the last octet is the sign of x (Ed448: the whole last octet
   // but that bit must be zero).
-  const bytes = Buffer.from(encoded).reverse();
+  const bytes = Uint8Array.from(encoded).reverse();
   const signOctet = bytes[0] ?? 0;
   if (crv === "Ed448" && (signOctet & 0x7f) !== 0) return false;
   bytes[0] = signOctet & 0x7f;
@@ -107,14 +144,16 @@ function checkCurveKey(jwk: Record<string, unknown>, crv: string, curve: Curve):
   const parts = members(jwk, names);
   if (parts === undefined) return { rejected: "malformed" };
   if (parts.some((part) => part.length !== curve.size)) return { rejected: "invalid_point" };
-  if (curve.kty === "OKP" && !isSoundEdwardsPoint(crv, parts[0] as Buffer)) {
-    return { rejected: "invalid_point" };
+  const [x, y] = parts as [Uint8Array, Uint8Array | undefined];
+  if (curve.kty === "OKP") {
+    if (!isSoundEdwardsPoint(crv, x)) return { rejected: "invalid_point" };
+    return { publicJwk: { kty: "OKP", crv, x: jwk.x as string }, algorithms: curve.algorithms };
   }
-  const publicJwk: Record<string, unknown> = { kty: curve.kty, crv };
-  for (const name of names) publicJwk[name] = jwk[name];
-  // OpenSSL refuses an EC point that is not on the named curve.
-  const keyObject = importKey(publicJwk);
-  return keyObject === undefined ? { rejected: "invalid_point" } : { keyObject };
+  if (y === undefined || !isOnCurve(crv, x, y)) return { rejected: "invalid_point" };
+  return {
+    publicJwk: { kty: "EC", crv, x: jwk.x as string, y: jwk.y as string },
+    algorithms: curve.algorithms,
+  };
 }
 
 function isSignatureKey(jwk: Record<string, unknown>): boolean {
@@ -124,8 +163,8 @@ function isSignatureKey(jwk: Record<string, unknown>): boolean {
 }
 
 /**
- * Checks one JWK before anything is verified with it, and imports only its public members (so
- * extension members cannot change what is imported):
+ * Checks one JWK before anything is verified with it, with the same code on every runtime, and
+ * keeps only its public members (so extension members cannot change what is imported):
  * - private or symmetric material (`d`, `p`, `k`, `kty: "oct"`, …) → `private_key`;
  * - `kid` or `alg` that is not a string, a missing or non-base64url member → `malformed`;
  * - `kty`, `crv` and a known JWS `alg` that do not fit together → `inconsistent`;

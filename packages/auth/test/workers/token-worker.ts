@@ -1,7 +1,8 @@
 // One process of the multi-process test: connects, says "ready", waits for "go" on stdin, then
 // asks for a token CALLS times at once and prints what it got as one JSON line.
 import { createInterface } from "node:readline";
-import { createClientCredentialsClient, redisStore } from "../../src/token-client/index.js";
+import { redisStore } from "../../src/redis.js";
+import { createClientCredentialsClient } from "../../src/token-client/index.js";
 
 const { TOKEN_ENDPOINT, REDIS_URL, PREFIX, CALLS } = process.env;
 
