@@ -2,9 +2,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { resolve } from "node:path";
-import { freePort } from "@repo/test-utils";
+import { createFullPipe, freePort } from "@repo/test-utils";
 import { afterAll, describe, expect, it, vi } from "vitest";
-import { createFullPipe } from "./test-support/full-pipe.js";
 
 const root = resolve(import.meta.dirname, "..");
 

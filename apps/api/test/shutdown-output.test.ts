@@ -2,9 +2,9 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
+import { createFullPipe } from "@repo/test-utils";
 import { afterEach, describe, expect, it } from "vitest";
 import { type ApiProcess, startApiProcess } from "./fixtures/api-process.js";
-import { createFullPipe } from "./fixtures/full-pipe.js";
 import { waitFor } from "./fixtures/wait-for.js";
 
 // SIGTERM must stop the API within its deadline whatever became of its log output: a reader that

@@ -5,8 +5,8 @@ import { once } from "node:events";
 import { rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
+import { createFullPipe } from "@repo/test-utils";
 import { afterEach, describe, expect, it } from "vitest";
-import { createFullPipe } from "./support/full-pipe.js";
 import { copyOfTestKeys } from "./support/keys-dir.js";
 
 const packageDir = fileURLToPath(new URL("../", import.meta.url));

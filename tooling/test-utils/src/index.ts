@@ -1,6 +1,7 @@
 export { claimsFor } from "./access-token-claims.js";
 export { type CheckedProof, checkProof, ProofError } from "./dpop-proof.js";
 export { freePort } from "./free-port.js";
+export { createFullPipe } from "./full-pipe.js";
 export {
   JWKS_SERVER_PATHS,
   type JwksBehaviour,
