@@ -5,7 +5,7 @@ import {
   InsufficientScopeError,
   isAuthError,
 } from "@repo/auth";
-import type { AnyTRPCRouter, TRPCError } from "@trpc/server";
+import { type AnyTRPCRouter, TRPCError } from "@trpc/server";
 import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import { authResponseHeaders, mergeScopeErrors } from "./auth-response-headers.js";
 import type { Context } from "./context.js";
@@ -121,6 +121,7 @@ export function createHttpAuthGate(options: {
     planned: TrpcRequestPlan,
     guarded: PlannedCall[],
     ctx: Context,
+    search: string,
   ): Promise<boolean> => {
     let claims: AccessTokenClaims;
     try {
@@ -136,7 +137,47 @@ export function createHttpAuthGate(options: {
       traceMissingScopes(ctx.trace, missing.missingScopes);
       return authFailure(toTRPCError(missing) as TRPCError, res, planned, ctx);
     }
+    const inputError = await subscriptionInputError(req, planned, search);
+    if (inputError !== undefined) return answer(res, planned, ctx, inputError, {});
     return pass(req, res, planned, ctx);
+  };
+
+  /** A subscription's input read as tRPC reads it (with `Last-Event-ID`) and validated. */
+  const subscriptionInputError = async (
+    req: IncomingMessage,
+    planned: TrpcRequestPlan,
+    search: string,
+  ): Promise<TRPCError | undefined> => {
+    const [call] = planned.calls;
+    if (planned.batch || call?.parseInput === undefined || planned.refusal !== undefined) {
+      return undefined;
+    }
+    const params = new URLSearchParams(search);
+    const text = params.get("input");
+    let input: unknown;
+    try {
+      input =
+        text === null
+          ? undefined
+          : router._def._config.transformer.input.deserialize(JSON.parse(text));
+    } catch (cause) {
+      return new TRPCError({ code: "BAD_REQUEST", message: "The input is not valid JSON", cause });
+    }
+    const header = req.headers["last-event-id"];
+    const lastEventId =
+      (typeof header === "string" ? header : undefined) ??
+      params.get("lastEventId") ??
+      params.get("Last-Event-Id");
+    if (lastEventId) {
+      if (typeof input === "object" && input !== null) input = { ...input, lastEventId };
+      else input ??= { lastEventId };
+    }
+    try {
+      await call.parseInput(input);
+      return undefined;
+    } catch (cause) {
+      return new TRPCError({ code: "BAD_REQUEST", message: "Invalid input", cause });
+    }
   };
 
   return (req, res, path, search, ctx) => {
@@ -144,7 +185,7 @@ export function createHttpAuthGate(options: {
     if (planned.perCall) return false;
     const guarded = planned.calls.filter((call) => call.auth);
     if (guarded.length === 0) return pass(req, res, planned, ctx);
-    return guard(req, res, planned, guarded, ctx);
+    return guard(req, res, planned, guarded, ctx, search);
   };
 }
 

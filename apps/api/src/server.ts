@@ -5,6 +5,7 @@ import type { ApiServices } from "./context.js";
 import { createApiVerifier } from "./create-api-verifier.js";
 import type { ApiConfig } from "./env.js";
 import { sendJson } from "./http-helpers.js";
+import { createMemoryItemChangeFeed, type ItemChangeFeed } from "./item-change-feed.js";
 import { createMemoryItemStore, type ItemStore } from "./item-store.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createApiMetrics } from "./metrics.js";
@@ -13,6 +14,7 @@ import { REQUEST_ID_HEADER, requestIdOf } from "./request-id.js";
 import { createRequestLog, type Route } from "./request-log.js";
 import type { RequestTrace } from "./request-trace.js";
 import { appRouter } from "./routers/app-router.js";
+import { createStreamLifetimes } from "./stream-lifetimes.js";
 import { createTrpcRoute } from "./trpc-route.js";
 
 /** Injectable parts of {@link startApiServer}, for tests and embedding. */
@@ -21,6 +23,8 @@ export interface StartApiServerOptions {
   logger?: Logger;
   /** Default: an in-memory store, one per instance. */
   items?: ItemStore;
+  /** Default: an in-process change feed, one per instance. */
+  changes?: ItemChangeFeed;
   /** The `fetch` the verifier uses for discovery and the JWKS. Default `globalThis.fetch`. */
   fetch?: typeof globalThis.fetch;
   /** The verifier's clock, epoch milliseconds (token times and key ages). Default `Date.now`. */
@@ -85,10 +89,14 @@ export async function startApiServer(
     metrics,
     fetch: options.fetch,
     now: options.now,
+    onKeysRetired: () => streams.keysRetired(),
   });
+  const streams = createStreamLifetimes({ verifier, now: options.now ?? Date.now });
   const services: ApiServices = {
     verifier,
     items: options.items ?? createMemoryItemStore(),
+    changes: options.changes ?? createMemoryItemChangeFeed(),
+    streams,
     scopesFrom: config.scopesFrom,
   };
   let closing = false;
@@ -158,6 +166,8 @@ export async function startApiServer(
   const close = () => {
     closed ??= new Promise<void>((resolve) => {
       closing = true;
+      // Streams end now, each with a last event telling its client to reconnect elsewhere.
+      streams.shutdown();
       for (const res of inFlight) if (!res.headersSent) res.setHeader("connection", "close");
       const force = setTimeout(() => server.closeAllConnections(), config.shutdownTimeout * 1000);
       server.close(() => {
