@@ -48,6 +48,9 @@ export type HttpAuthGate = (
  *   (`meta.scopes`, set by `requireScopes`). A failure is answered here: its status, its
  *   `WWW-Authenticate` or `Retry-After` (`auth-response-headers.ts`) and tRPC's error body.
  *
+ * A subscription also needs a valid input (400 otherwise, which tRPC would only report inside a
+ * stream) and a place under the per-client stream cap (429 with `Retry-After` otherwise).
+ *
  * After auth: methods the procedures do not take get 405 with `Allow`; a HEAD is served as the GET
  * it stands for (RFC 9110 §9.3.2), Node sending its headers without the body.
  */
@@ -56,8 +59,16 @@ export function createHttpAuthGate(options: {
   maxBatchSize: number;
   /** The request's one verification, shared with the procedures' middleware. */
   authenticate: (ctx: Context) => Promise<AccessTokenClaims>;
+  /**
+   * Takes a place for a subscription stream about to open (released when the response closes),
+   * or answers how many seconds to wait when the caller holds too many.
+   */
+  admitStream?: (
+    claims: AccessTokenClaims,
+    res: ServerResponse,
+  ) => { retryAfter: number } | undefined;
 }): HttpAuthGate {
-  const { router, authenticate } = options;
+  const { router, authenticate, admitStream } = options;
   const plan = createTrpcRequestPlanner(router, options.maxBatchSize);
   const shapeError = createErrorShaper<Context>(router);
   const { output } = router._def._config.transformer;
@@ -139,6 +150,16 @@ export function createHttpAuthGate(options: {
     }
     const inputError = await subscriptionInputError(req, planned, search);
     if (inputError !== undefined) return answer(res, planned, ctx, inputError, {});
+    const streams =
+      planned.refusal === undefined && planned.calls.some((call) => call.type === "subscription");
+    const refused = streams ? admitStream?.(claims, res) : undefined;
+    if (refused !== undefined) {
+      const error = new TRPCError({
+        code: "TOO_MANY_REQUESTS",
+        message: "Too many open streams for this client; close one or retry later",
+      });
+      return answer(res, planned, ctx, error, { "retry-after": String(refused.retryAfter) });
+    }
     return pass(req, res, planned, ctx);
   };
 

@@ -14,6 +14,7 @@ import { REQUEST_ID_HEADER, requestIdOf } from "./request-id.js";
 import { createRequestLog, type Route } from "./request-log.js";
 import type { RequestTrace } from "./request-trace.js";
 import { appRouter } from "./routers/app-router.js";
+import { createStreamAdmission } from "./stream-admission.js";
 import { createStreamLifetimes } from "./stream-lifetimes.js";
 import { createTrpcRoute } from "./trpc-route.js";
 
@@ -63,6 +64,8 @@ export class ListenError extends Error {
 
 const TRPC_PREFIX = "/trpc";
 const MAX_BATCH_SIZE = 100;
+// A refused stream waits for another of its client's streams to end: not knowable, so a guess.
+const STREAM_RETRY_AFTER_SECONDS = 5;
 
 /**
  * Starts the API on `config.host:config.port` (port 0 picks a free port): tRPC at `/trpc`
@@ -83,7 +86,8 @@ export async function startApiServer(
   options: StartApiServerOptions = {},
 ): Promise<ApiServer> {
   const logger = options.logger ?? createLogger(config.logLevel);
-  const metrics = createApiMetrics(() => verifier.health());
+  const admission = createStreamAdmission(config.maxStreamsPerClient);
+  const metrics = createApiMetrics(() => verifier.health(), admission);
   const verifier = createApiVerifier(config, {
     logger,
     metrics,
@@ -91,7 +95,11 @@ export async function startApiServer(
     now: options.now,
     onKeysRetired: () => streams.keysRetired(),
   });
-  const streams = createStreamLifetimes({ verifier, now: options.now ?? Date.now });
+  const streams = createStreamLifetimes({
+    verifier,
+    now: options.now ?? Date.now,
+    onEnd: (reason) => metrics.recordStreamEnd(reason),
+  });
   const services: ApiServices = {
     verifier,
     items: options.items ?? createMemoryItemStore(),
@@ -115,6 +123,12 @@ export async function startApiServer(
     requestLog,
     maxBatchSize: MAX_BATCH_SIZE,
     fastQueries: options.fastQueries !== false,
+    admitStream(claims, res) {
+      const release = admission.admit(claims.azp ?? claims.client_id ?? claims.sub);
+      if (release === undefined) return { retryAfter: STREAM_RETRY_AFTER_SECONDS };
+      res.once("close", release);
+      return undefined;
+    },
   });
   const handlePlain = createPlainRoutes({ verifier, metrics, isClosing: () => closing });
 

@@ -46,8 +46,10 @@ interface Watched {
 export function createStreamLifetimes(options: {
   verifier: Pick<AccessTokenVerifier, "signingKeyRetired">;
   now: () => number;
+  /** Told of each stream the server ends, with why. */
+  onEnd?: (reason: StreamEndReason) => void;
 }): StreamLifetimes {
-  const { verifier, now } = options;
+  const { verifier, now, onEnd } = options;
   const watched = new Set<Watched>();
   let closing = false;
 
@@ -67,6 +69,7 @@ export function createStreamLifetimes(options: {
         reason = why;
         release();
         controller.abort();
+        onEnd?.(why);
       }
       function onRequestAbort() {
         release();

@@ -5,7 +5,7 @@ import { type RunningIssuer, startIssuer } from "@repo/issuer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ApiServer } from "../src/server.js";
 import { type OpenStream, openItemStream } from "./fixtures/sse-stream.js";
-import { callTrpc, startTestApi } from "./fixtures/test-api.js";
+import { callTrpc, metricValue, startTestApi } from "./fixtures/test-api.js";
 
 // A stream lasts no longer than its token: the development issuer signs short-lived tokens and
 // retires keys, and the API ends the stream with a last event saying why.
@@ -94,6 +94,7 @@ describe("a subscription's lifetime", () => {
     writer = `Bearer ${(await issuer.requestToken({ clientId: "dev-writer" })).access_token}`;
 
     await expectEnd(old, "key_revoked");
+    expect(await metricValue(api, "api_streams_ended_total", { reason: "key_revoked" })).toBe(1);
     const item = await create("after the rotation");
     expect((await current.nextMessage()).data).toEqual({ type: "created", item });
     const again = await openItemStream(api, { authorization: oldToken });
@@ -106,6 +107,7 @@ describe("a subscription's lifetime", () => {
     const reader = `Bearer ${(await issuer.requestToken({ clientId: "dev-reader" })).access_token}`;
     const stream = await openItemStream(stopping, { authorization: reader });
     expect((await stream.nextEvent())?.event).toBe("connected");
+    expect(await metricValue(stopping, "api_open_streams", {})).toBe(1);
     const closed = stopping.close();
     await expectEnd(stream, "shutting_down");
     await closed;

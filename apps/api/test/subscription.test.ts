@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type SignedApi, startSignedApi } from "./fixtures/signed-api.js";
 import { openItemStream } from "./fixtures/sse-stream.js";
-import { callTrpc } from "./fixtures/test-api.js";
+import { callTrpc, metricValue } from "./fixtures/test-api.js";
+import { waitFor } from "./fixtures/wait-for.js";
 
 // items.onChange over real HTTP: the gate decides auth before the stream opens, changes arrive
 // with ids, and a reconnect with Last-Event-ID gets exactly the changes it missed.
@@ -10,7 +11,7 @@ let reader: string;
 let writer: string;
 
 beforeAll(async () => {
-  server = await startSignedApi();
+  server = await startSignedApi({}, { MAX_STREAMS_PER_CLIENT: "200" });
   reader = await server.bearer({ scope: "read:items" });
   writer = await server.bearer({ scope: "read:items write:items" });
 });
@@ -137,5 +138,41 @@ describe("items.onChange", () => {
       new Set([JSON.stringify({ type: "created", item })]),
     );
     for (const stream of streams) stream.close();
+  });
+
+  it("caps each client's open streams: 429 with Retry-After beyond it, counted in /metrics", async () => {
+    const capped = await startSignedApi({}, { MAX_STREAMS_PER_CLIENT: "2" });
+    try {
+      const mine = await capped.bearer({ scope: "read:items", azp: "busy-client" });
+      const held = [
+        await openItemStream(capped.api, { authorization: mine }),
+        await openItemStream(capped.api, { authorization: mine }),
+      ];
+      expect(held.map((stream) => stream.status)).toEqual([200, 200]);
+      expect(await metricValue(capped.api, "api_open_streams", {})).toBe(2);
+
+      const refused = await openItemStream(capped.api, { authorization: mine });
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get("retry-after")).toBe("5");
+      expect(refused.error).toMatchObject({ error: { data: { code: "TOO_MANY_REQUESTS" } } });
+      expect(await metricValue(capped.api, "api_streams_refused_total", {})).toBe(1);
+
+      const other = await capped.bearer({ scope: "read:items", azp: "another-client" });
+      const theirs = await openItemStream(capped.api, { authorization: other });
+      expect(theirs.status).toBe(200);
+      theirs.close();
+
+      held[0]?.close();
+      await waitFor(
+        async () => (await metricValue(capped.api, "api_open_streams", {})) === 1,
+        "the closed stream's place to be released",
+      );
+      const again = await openItemStream(capped.api, { authorization: mine });
+      expect(again.status).toBe(200);
+      again.close();
+      held[1]?.close();
+    } finally {
+      await capped.close();
+    }
   });
 });
