@@ -1,11 +1,17 @@
 import type { AccessTokenVerifier, ScopeSource } from "@repo/auth";
+import type { ItemChangeFeed } from "./item-change-feed.js";
 import type { ItemStore } from "./item-store.js";
 import type { RequestTrace } from "./request-trace.js";
+import type { StreamLifetimes } from "./stream-lifetimes.js";
 
 /** What procedures use, built once at start and shared by every request. */
 export interface ApiServices {
-  verifier: Pick<AccessTokenVerifier, "authenticate" | "health">;
+  verifier: Pick<AccessTokenVerifier, "authenticate" | "health" | "signingKeyRetired">;
   items: ItemStore;
+  /** Where item writes are published for `items.onChange`; publish after the write is stored. */
+  changes: ItemChangeFeed;
+  /** Ends open streams when their token expires or its key is retired. */
+  streams: StreamLifetimes;
   /** Which claims grant scopes (default `scope`); `permissions` for Auth0 APIs that enforce RBAC. */
   scopesFrom?: ScopeSource;
 }

@@ -66,6 +66,8 @@ export function createApiVerifier(
     metrics: ApiMetrics;
     fetch: typeof globalThis.fetch | undefined;
     now: (() => number) | undefined;
+    /** Called when a key refresh retired keys (streams signed by them must end). */
+    onKeysRetired?: () => void;
   },
 ): AccessTokenVerifier {
   const { logger, metrics } = deps;
@@ -95,6 +97,10 @@ export function createApiVerifier(
     now: deps.now,
     onEvent(event) {
       metrics.onVerifierEvent(event);
+      if (event.type === "keys_retired") {
+        logger.info({ kids: event.kids, count: event.count }, "verification keys retired");
+        deps.onKeysRetired?.();
+      }
       if (event.type === "jwks_fetch_failed") {
         const { resource, trigger, reason, status, durationMs } = event;
         logger.warn(

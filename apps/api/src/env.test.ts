@@ -75,6 +75,18 @@ describe("parseEnv", () => {
     expect(scopesFrom("perms")).toContain("SCOPES_FROM: must be one of scope, permissions, either");
   });
 
+  it("reads the per-client stream cap, 100 by default", () => {
+    const cap = (value?: string) => {
+      const env = parseEnv({ MAX_STREAMS_PER_CLIENT: value });
+      return env.ok ? env.config.maxStreamsPerClient : env.message;
+    };
+    expect(cap()).toBe(100);
+    expect(cap("3")).toBe(3);
+    for (const bad of ["0", "1.5", "many"]) {
+      expect(cap(bad), bad).toContain("MAX_STREAMS_PER_CLIENT:");
+    }
+  });
+
   it("names every bad variable in one message", () => {
     const env = parseEnv({
       ISSUER_BASE_URL: "not a url",

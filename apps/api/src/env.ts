@@ -101,6 +101,13 @@ const schema = z.object({
     unset,
     z.enum(["true", "false"], { error: 'must be "true" or "false"' }).optional(),
   ),
+  MAX_STREAMS_PER_CLIENT: z.preprocess(
+    (value) => unset(value) ?? "100",
+    z.coerce
+      .number({ error: "must be a whole number" })
+      .int("must be a whole number")
+      .min(1, "must be at least 1"),
+  ),
   SCOPES_FROM: z.preprocess(
     (value) => unset(value) ?? "scope",
     z.enum(SCOPE_SOURCES, { error: `must be one of ${SCOPE_SOURCES.join(", ")}` }),
@@ -140,6 +147,8 @@ export interface ApiConfig {
   logLevel: (typeof LOG_LEVELS)[number];
   /** Which claims grant scopes: `scope`, Auth0's RBAC `permissions`, or `either`. */
   scopesFrom: ScopeSource;
+  /** Open subscription streams one client may hold on this instance; more are answered 429. */
+  maxStreamsPerClient: number;
 }
 
 export type EnvResult = { ok: true; config: ApiConfig } | { ok: false; message: string };
@@ -216,6 +225,7 @@ export function parseEnv(env: Record<string, string | undefined>): EnvResult {
       allowInsecureHttp: value.ALLOW_INSECURE_HTTP === "true",
       logLevel: value.LOG_LEVEL,
       scopesFrom: value.SCOPES_FROM,
+      maxStreamsPerClient: value.MAX_STREAMS_PER_CLIENT,
     },
   };
 }

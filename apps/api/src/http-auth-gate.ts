@@ -5,7 +5,7 @@ import {
   InsufficientScopeError,
   isAuthError,
 } from "@repo/auth";
-import type { AnyTRPCRouter, TRPCError } from "@trpc/server";
+import { type AnyTRPCRouter, TRPCError } from "@trpc/server";
 import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import { authResponseHeaders, mergeScopeErrors } from "./auth-response-headers.js";
 import type { Context } from "./context.js";
@@ -48,6 +48,9 @@ export type HttpAuthGate = (
  *   (`meta.scopes`, set by `requireScopes`). A failure is answered here: its status, its
  *   `WWW-Authenticate` or `Retry-After` (`auth-response-headers.ts`) and tRPC's error body.
  *
+ * A subscription also needs a valid input (400 otherwise, which tRPC would only report inside a
+ * stream) and a place under the per-client stream cap (429 with `Retry-After` otherwise).
+ *
  * After auth: methods the procedures do not take get 405 with `Allow`; a HEAD is served as the GET
  * it stands for (RFC 9110 §9.3.2), Node sending its headers without the body.
  */
@@ -56,8 +59,16 @@ export function createHttpAuthGate(options: {
   maxBatchSize: number;
   /** The request's one verification, shared with the procedures' middleware. */
   authenticate: (ctx: Context) => Promise<AccessTokenClaims>;
+  /**
+   * Takes a place for a subscription stream about to open (released when the response closes),
+   * or answers how many seconds to wait when the caller holds too many.
+   */
+  admitStream?: (
+    claims: AccessTokenClaims,
+    res: ServerResponse,
+  ) => { retryAfter: number } | undefined;
 }): HttpAuthGate {
-  const { router, authenticate } = options;
+  const { router, authenticate, admitStream } = options;
   const plan = createTrpcRequestPlanner(router, options.maxBatchSize);
   const shapeError = createErrorShaper<Context>(router);
   const { output } = router._def._config.transformer;
@@ -121,6 +132,7 @@ export function createHttpAuthGate(options: {
     planned: TrpcRequestPlan,
     guarded: PlannedCall[],
     ctx: Context,
+    search: string,
   ): Promise<boolean> => {
     let claims: AccessTokenClaims;
     try {
@@ -136,7 +148,57 @@ export function createHttpAuthGate(options: {
       traceMissingScopes(ctx.trace, missing.missingScopes);
       return authFailure(toTRPCError(missing) as TRPCError, res, planned, ctx);
     }
+    const inputError = await subscriptionInputError(req, planned, search);
+    if (inputError !== undefined) return answer(res, planned, ctx, inputError, {});
+    const streams =
+      planned.refusal === undefined && planned.calls.some((call) => call.type === "subscription");
+    const refused = streams ? admitStream?.(claims, res) : undefined;
+    if (refused !== undefined) {
+      const error = new TRPCError({
+        code: "TOO_MANY_REQUESTS",
+        message: "Too many open streams for this client; close one or retry later",
+      });
+      return answer(res, planned, ctx, error, { "retry-after": String(refused.retryAfter) });
+    }
     return pass(req, res, planned, ctx);
+  };
+
+  /** A subscription's input read as tRPC reads it (with `Last-Event-ID`) and validated. */
+  const subscriptionInputError = async (
+    req: IncomingMessage,
+    planned: TrpcRequestPlan,
+    search: string,
+  ): Promise<TRPCError | undefined> => {
+    const [call] = planned.calls;
+    if (planned.batch || call?.parseInput === undefined || planned.refusal !== undefined) {
+      return undefined;
+    }
+    const params = new URLSearchParams(search);
+    const text = params.get("input");
+    let input: unknown;
+    try {
+      input =
+        text === null
+          ? undefined
+          : router._def._config.transformer.input.deserialize(JSON.parse(text));
+    } catch (cause) {
+      return new TRPCError({ code: "BAD_REQUEST", message: "The input is not valid JSON", cause });
+    }
+    const header = req.headers["last-event-id"];
+    const lastEventId =
+      (typeof header === "string" ? header : undefined) ??
+      params.get("lastEventId") ??
+      params.get("Last-Event-Id");
+    if (lastEventId) {
+      if (typeof input === "object" && input !== null) input = { ...input, lastEventId };
+      else input ??= { lastEventId };
+    }
+    try {
+      await call.parseInput(input);
+      return undefined;
+    } catch (cause) {
+      return new TRPCError({ code: "BAD_REQUEST", message: "Invalid input", cause });
+    }
   };
 
   return (req, res, path, search, ctx) => {
@@ -144,7 +206,7 @@ export function createHttpAuthGate(options: {
     if (planned.perCall) return false;
     const guarded = planned.calls.filter((call) => call.auth);
     if (guarded.length === 0) return pass(req, res, planned, ctx);
-    return guard(req, res, planned, guarded, ctx);
+    return guard(req, res, planned, guarded, ctx, search);
   };
 }
 

@@ -5,6 +5,14 @@
 export type { ApiServices, Context } from "./context.js";
 export { createInnerContext } from "./context.js";
 export { type ApiConfig, type EnvResult, parseEnv } from "./env.js";
+export {
+  createMemoryItemChangeFeed,
+  type FeedEntry,
+  type ItemChange,
+  type ItemChangeEvent,
+  type ItemChangeFeed,
+  type MemoryItemChangeFeedOptions,
+} from "./item-change-feed.js";
 export { createMemoryItemStore, type Item, type ItemStore } from "./item-store.js";
 export {
   type AppRouter,
@@ -12,10 +20,12 @@ export {
   type RouterInputs,
   type RouterOutputs,
 } from "./routers/app-router.js";
+export type { ItemStreamControl } from "./routers/item-changes.js";
 export {
   type ApiServer,
   ListenError,
   type StartApiServerOptions,
   startApiServer,
 } from "./server.js";
+export type { StreamEndReason } from "./stream-lifetimes.js";
 export { type ApiScope, type AuthErrorDetails, createCallerFactory } from "./trpc.js";

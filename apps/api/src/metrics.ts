@@ -12,6 +12,14 @@ export interface ApiMetrics {
   recordVerification(code: string | undefined, reason: string | undefined): void;
   /** Feeds the verifier's `onEvent`. */
   onVerifierEvent(event: VerifierEvent): void;
+  /** One subscription stream the server ended, by the reason its last event gave. */
+  recordStreamEnd(reason: string): void;
+}
+
+/** What the metrics read about subscription streams at scrape time. */
+export interface StreamGauges {
+  open(): number;
+  refused(): number;
 }
 
 const KEY_STATES = ["fresh", "stale", "down"] as const;
@@ -24,7 +32,10 @@ const KEY_STATES = ["fresh", "stale", "down"] as const;
  * const metrics = createApiMetrics(() => verifier.health());
  * response.end(await metrics.registry.metrics());
  */
-export function createApiMetrics(health: () => VerifierHealth): ApiMetrics {
+export function createApiMetrics(
+  health: () => VerifierHealth,
+  streams: StreamGauges = { open: () => 0, refused: () => 0 },
+): ApiMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
 
@@ -102,8 +113,33 @@ export function createApiMetrics(health: () => VerifierHealth): ApiMetrics {
     },
   });
 
+  new Gauge({
+    name: "api_open_streams",
+    help: "Subscription streams open now.",
+    registers: [registry],
+    collect() {
+      this.set(streams.open());
+    },
+  });
+  new Counter({
+    name: "api_streams_refused_total",
+    help: "Subscription streams refused because the client held MAX_STREAMS_PER_CLIENT already.",
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(streams.refused());
+    },
+  });
+  const streamEnds = new Counter({
+    name: "api_streams_ended_total",
+    help: "Subscription streams the server ended, by reason (token_expired, key_revoked, shutting_down).",
+    labelNames: ["reason"],
+    registers: [registry],
+  });
+
   return {
     registry,
+    recordStreamEnd: (reason) => streamEnds.inc({ reason }),
     recordRequest: (procedure, status) => requests.inc({ procedure, status }),
     observeDuration: (route, seconds) => duration.observe({ route }, seconds),
     recordVerification(code, reason) {

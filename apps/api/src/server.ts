@@ -5,6 +5,7 @@ import type { ApiServices } from "./context.js";
 import { createApiVerifier } from "./create-api-verifier.js";
 import type { ApiConfig } from "./env.js";
 import { sendJson } from "./http-helpers.js";
+import { createMemoryItemChangeFeed, type ItemChangeFeed } from "./item-change-feed.js";
 import { createMemoryItemStore, type ItemStore } from "./item-store.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createApiMetrics } from "./metrics.js";
@@ -13,6 +14,8 @@ import { REQUEST_ID_HEADER, requestIdOf } from "./request-id.js";
 import { createRequestLog, type Route } from "./request-log.js";
 import type { RequestTrace } from "./request-trace.js";
 import { appRouter } from "./routers/app-router.js";
+import { createStreamAdmission } from "./stream-admission.js";
+import { createStreamLifetimes } from "./stream-lifetimes.js";
 import { createTrpcRoute } from "./trpc-route.js";
 
 /** Injectable parts of {@link startApiServer}, for tests and embedding. */
@@ -21,6 +24,8 @@ export interface StartApiServerOptions {
   logger?: Logger;
   /** Default: an in-memory store, one per instance. */
   items?: ItemStore;
+  /** Default: an in-process change feed, one per instance. */
+  changes?: ItemChangeFeed;
   /** The `fetch` the verifier uses for discovery and the JWKS. Default `globalThis.fetch`. */
   fetch?: typeof globalThis.fetch;
   /** The verifier's clock, epoch milliseconds (token times and key ages). Default `Date.now`. */
@@ -59,6 +64,8 @@ export class ListenError extends Error {
 
 const TRPC_PREFIX = "/trpc";
 const MAX_BATCH_SIZE = 100;
+// A refused stream waits for another of its client's streams to end: not knowable, so a guess.
+const STREAM_RETRY_AFTER_SECONDS = 5;
 
 /**
  * Starts the API on `config.host:config.port` (port 0 picks a free port): tRPC at `/trpc`
@@ -79,16 +86,25 @@ export async function startApiServer(
   options: StartApiServerOptions = {},
 ): Promise<ApiServer> {
   const logger = options.logger ?? createLogger(config.logLevel);
-  const metrics = createApiMetrics(() => verifier.health());
+  const admission = createStreamAdmission(config.maxStreamsPerClient);
+  const metrics = createApiMetrics(() => verifier.health(), admission);
   const verifier = createApiVerifier(config, {
     logger,
     metrics,
     fetch: options.fetch,
     now: options.now,
+    onKeysRetired: () => streams.keysRetired(),
+  });
+  const streams = createStreamLifetimes({
+    verifier,
+    now: options.now ?? Date.now,
+    onEnd: (reason) => metrics.recordStreamEnd(reason),
   });
   const services: ApiServices = {
     verifier,
     items: options.items ?? createMemoryItemStore(),
+    changes: options.changes ?? createMemoryItemChangeFeed(),
+    streams,
     scopesFrom: config.scopesFrom,
   };
   let closing = false;
@@ -107,6 +123,12 @@ export async function startApiServer(
     requestLog,
     maxBatchSize: MAX_BATCH_SIZE,
     fastQueries: options.fastQueries !== false,
+    admitStream(claims, res) {
+      const release = admission.admit(claims.azp ?? claims.client_id ?? claims.sub);
+      if (release === undefined) return { retryAfter: STREAM_RETRY_AFTER_SECONDS };
+      res.once("close", release);
+      return undefined;
+    },
   });
   const handlePlain = createPlainRoutes({ verifier, metrics, isClosing: () => closing });
 
@@ -158,6 +180,8 @@ export async function startApiServer(
   const close = () => {
     closed ??= new Promise<void>((resolve) => {
       closing = true;
+      // Streams end now, each with a last event telling its client to reconnect elsewhere.
+      streams.shutdown();
       for (const res of inFlight) if (!res.headersSent) res.setHeader("connection", "close");
       const force = setTimeout(() => server.closeAllConnections(), config.shutdownTimeout * 1000);
       server.close(() => {

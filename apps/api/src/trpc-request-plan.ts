@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { type AnyTRPCRouter, TRPCError, type TRPCProcedureType } from "@trpc/server";
+import { getParseFn, type Parser } from "@trpc/server/unstable-core-do-not-import";
 import type { ProcedureMeta } from "./trpc.js";
 
 /** A known procedure a request calls, with what its `meta` says it needs. */
@@ -10,6 +11,11 @@ export interface PlannedCall {
   auth: boolean;
   /** Scopes the verified token must grant (`requireScopes`). */
   scopes: readonly string[];
+  /**
+   * A subscription's input validation, run by the gate before the stream opens (tRPC would only
+   * report a bad input inside a stream already answered 200).
+   */
+  parseInput?: (raw: unknown) => Promise<unknown>;
 }
 
 /** What tRPC will do with a request, worked out before it runs. */
@@ -71,12 +77,15 @@ export function createTrpcRequestPlanner(router: AnyTRPCRouter, maxBatchSize: nu
   }
   const known = new Map<string, PlannedCall>();
   for (const [name, procedure] of Object.entries(router._def.procedures)) {
-    const def = (procedure as { _def: { type: TRPCProcedureType; meta?: ProcedureMeta } })._def;
+    const def = (
+      procedure as { _def: { type: TRPCProcedureType; meta?: ProcedureMeta; inputs: Parser[] } }
+    )._def;
     known.set(name, {
       name,
       type: def.type,
       auth: def.meta?.auth === true,
       scopes: def.meta?.scopes ?? [],
+      ...(def.type === "subscription" ? { parseInput: inputParser(def.inputs) } : {}),
     });
   }
 
@@ -113,6 +122,16 @@ export function createTrpcRequestPlanner(router: AnyTRPCRouter, maxBatchSize: nu
       !types.has("subscription") &&
       !mayStream(headers);
     return { calls, batch, perCall, refusal };
+  };
+}
+
+/** Runs a procedure's input parsers in turn, as tRPC's input middleware does. */
+function inputParser(inputs: readonly Parser[]): (raw: unknown) => Promise<unknown> {
+  const parsers = inputs.map((parser) => getParseFn(parser));
+  return async (raw) => {
+    let value = raw;
+    for (const parse of parsers) value = await parse(value);
+    return value;
   };
 }
 

@@ -34,6 +34,7 @@ export function createTrpcRoute(options: {
   requestLog: RequestLog;
   maxBatchSize: number;
   fastQueries: boolean;
+  admitStream?: Parameters<typeof createHttpAuthGate>[0]["admitStream"];
 }) {
   const { services, logger, requestLog, maxBatchSize } = options;
 
@@ -67,6 +68,7 @@ export function createTrpcRoute(options: {
     router: appRouter,
     maxBatchSize,
     authenticate: authenticateRequest,
+    admitStream: options.admitStream,
   });
   const fastPath = options.fastQueries
     ? createQueryFastPath<Context>({ router: appRouter, maxBatchSize, responseMeta, onError })

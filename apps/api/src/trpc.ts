@@ -54,10 +54,19 @@ function authErrorDetails(cause: unknown): AuthErrorDetails | null {
   };
 }
 
+/** How often an open subscription stream sends a ping event. */
+export const SSE_PING_INTERVAL_MS = 15_000;
+
 const t = initTRPC
   .context<Context>()
   .meta<ProcedureMeta>()
   .create({
+    // Subscriptions (SSE): a comment-sized ping keeps idle streams through proxies that cut silent
+    // connections, and lets tRPC clients notice a dead one and reconnect.
+    sse: {
+      ping: { enabled: true, intervalMs: SSE_PING_INTERVAL_MS },
+      client: { reconnectAfterInactivityMs: 3 * SSE_PING_INTERVAL_MS },
+    },
     // Stack traces stay in the server log; clients get the code, the message and the auth details.
     isDev: false,
     errorFormatter: ({ shape, error }) => {

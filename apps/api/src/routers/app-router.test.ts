@@ -10,7 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type KeyServer, startKeyServer } from "../../test/fixtures/key-server.js";
 import { AUDIENCE, createSigner, m2mClaims, type Signer } from "../../test/fixtures/signer.js";
 import { createInnerContext } from "../context.js";
+import { createMemoryItemChangeFeed } from "../item-change-feed.js";
 import { createMemoryItemStore } from "../item-store.js";
+import { createStreamLifetimes } from "../stream-lifetimes.js";
 import { createCallerFactory } from "../trpc.js";
 import { appRouter } from "./app-router.js";
 
@@ -39,7 +41,12 @@ afterAll(async () => {
 });
 
 const callerFor = async (scope?: string) => {
-  const services = { verifier, items: createMemoryItemStore() };
+  const services = {
+    verifier,
+    items: createMemoryItemStore(),
+    changes: createMemoryItemChangeFeed(),
+    streams: createStreamLifetimes({ verifier, now: Date.now }),
+  };
   const token =
     scope === undefined ? undefined : await signer.sign(m2mClaims(keys.issuer, { scope }));
   return createCaller(createInnerContext(services, token && `Bearer ${token}`));

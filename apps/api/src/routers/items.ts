@@ -1,6 +1,7 @@
 import type { TRPCRouterRecord } from "@trpc/server";
 import { z } from "zod";
 import { requireScopes } from "../trpc.js";
+import { itemChanges } from "./item-changes.js";
 
 export const createItemInput = z.object(
   {
@@ -20,7 +21,10 @@ export const itemsRouter = {
   list: requireScopes("read:items").query(({ ctx }) => ctx.services.items.list()),
   create: requireScopes("write:items")
     .input(createItemInput)
-    .mutation(({ ctx, input }) =>
-      ctx.services.items.create({ name: input.name, createdBy: ctx.auth.sub }),
-    ),
+    .mutation(async ({ ctx, input }) => {
+      const item = await ctx.services.items.create({ name: input.name, createdBy: ctx.auth.sub });
+      ctx.services.changes.publish({ type: "created", item });
+      return item;
+    }),
+  onChange: itemChanges,
 } satisfies TRPCRouterRecord;

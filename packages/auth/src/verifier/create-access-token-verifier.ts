@@ -64,7 +64,17 @@ export function createAccessTokenVerifier(
   };
   const cache = resolved.tokenCacheSize > 0 ? new TokenCache(resolved.tokenCacheSize) : undefined;
   const knownHeaders = new KnownHeaders();
-  const store = createKeyStore(resolved, emit, () => cache?.dropRetired());
+  // The key each verified claims object was verified with (cached hits return the same object), so
+  // a long-lived holder of claims (a stream) can learn that the key left the JWKS.
+  const verifiedWith = new WeakMap<AccessTokenClaims, SigningKey>();
+  const store = createKeyStore(resolved, emit, (retired) => {
+    cache?.dropRetired();
+    emit({
+      type: "keys_retired",
+      kids: retired.flatMap((key) => (key.kid === undefined ? [] : [key.kid])),
+      count: retired.length,
+    });
+  });
 
   function fromCache(token: string, at: number): AccessTokenClaims | undefined {
     const hit = cache?.get(token);
@@ -86,6 +96,7 @@ export function createAccessTokenVerifier(
       checkClaims(jws.payload, jws.header, store.issuer(), now() / 1000, resolved),
     );
     cache?.set(token, { claims, key: verifiedBy });
+    verifiedWith.set(claims, verifiedBy);
     emit({ type: "token_verified", cached: false });
     return claims;
   }
@@ -171,6 +182,7 @@ export function createAccessTokenVerifier(
       return store.health();
     },
     health: () => store.health(),
+    signingKeyRetired: (claims) => verifiedWith.get(claims)?.retired === true,
     close: () => store.close(),
   };
 }

@@ -7,7 +7,7 @@ import { reasonOf } from "../../test/support/expect-auth-error.js";
 import { InsufficientScopeError } from "../errors.js";
 import { createAccessTokenVerifier } from "./create-access-token-verifier.js";
 import { grantedScopes, requireScopes } from "./scopes.js";
-import type { AccessTokenVerifierOptions } from "./types.js";
+import type { AccessTokenVerifierOptions, VerifierEvent } from "./types.js";
 
 const AUDIENCE = "https://api.example.local";
 let issuer: RunningIssuer;
@@ -66,6 +66,30 @@ describe("tokens of the development issuer", () => {
     await verifier.warmUp();
     expect(await reasonOf(verifier.verify(before))).toBe("unknown_key");
     await expect(verifier.verify(after)).resolves.toBeDefined();
+    verifier.close();
+  });
+
+  it("tell a holder of claims that their key was retired, and name it in a keys_retired event", async () => {
+    let now = Date.now();
+    const events: VerifierEvent[] = [];
+    const verifier = verifierFor({ now: () => now, onEvent: (event) => events.push(event) });
+    const old = (await issuer.requestToken()).access_token;
+    const oldClaims = await verifier.verify(old);
+    const oldKid = issuer.signingKid();
+    expect(verifier.signingKeyRetired(oldClaims)).toBe(false);
+
+    await issuer.rotateKeys();
+    const fresh = await verifier.verify((await issuer.requestToken()).access_token);
+    await issuer.retirePreviousKeys();
+    now += 11 * 60_000;
+    await verifier.warmUp();
+
+    expect(verifier.signingKeyRetired(oldClaims)).toBe(true);
+    expect(verifier.signingKeyRetired(fresh)).toBe(false);
+    expect(verifier.signingKeyRetired({ ...fresh })).toBe(false);
+    expect(events.filter((event) => event.type === "keys_retired")).toEqual([
+      { type: "keys_retired", kids: [oldKid], count: 1 },
+    ]);
     verifier.close();
   });
 

@@ -54,7 +54,7 @@ function failureOf(error: unknown): JwksFailure {
 export function createKeyStore(
   options: ResolvedVerifierOptions,
   emit: Emit,
-  onKeysRetired: () => void,
+  onKeysRetired: (retired: readonly SigningKey[]) => void,
 ): KeyStore {
   const { now, jwksCacheMaxAge, jwksMaxStaleness, jwksCooldown } = options;
   const fetchOptions = {
@@ -104,11 +104,11 @@ export function createKeyStore(
 
   function install(next: readonly SigningKey[]): void {
     const kept = new Set(next);
-    let retired = false;
+    const retired: SigningKey[] = [];
     for (const key of keys) {
       if (!kept.has(key)) {
         key.retired = true;
-        retired = true;
+        retired.push(key);
       }
     }
     keys = next;
@@ -125,7 +125,7 @@ export function createKeyStore(
       }
       index.set(alg, byKid);
     }
-    if (retired) onKeysRetired();
+    if (retired.length > 0) onKeysRetired(retired);
   }
 
   function schedule(delay: number): void {

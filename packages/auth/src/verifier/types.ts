@@ -237,6 +237,16 @@ export type VerifierEvent =
       found: string;
     }
   | { type: "keys_state_changed"; state: KeyStoreState; previous: KeyStoreState }
+  | {
+      /**
+       * A refresh no longer lists keys the store held: tokens they signed stop verifying, and
+       * {@link AccessTokenVerifier.signingKeyRetired} answers `true` for claims they verified.
+       */
+      type: "keys_retired";
+      /** The retired keys' `kid`s (keys without one are only counted). */
+      kids: string[];
+      count: number;
+    }
   | { type: "token_verified"; cached: boolean }
   | { type: "token_rejected"; code: AuthErrorCode; reason?: InvalidTokenReason };
 
@@ -274,6 +284,18 @@ export interface AccessTokenVerifier {
   warmUp(): Promise<VerifierHealth>;
   /** The key store's state, synchronously. */
   health(): VerifierHealth;
+  /**
+   * Whether the key that verified these claims (an object `verify` or `authenticate` returned) has
+   * since left the JWKS. For holders of claims that outlive a request, such as a stream: check it
+   * on each `keys_retired` event and end what the claims authorised. `false` for claims this
+   * verifier did not return.
+   *
+   * @example
+   * onEvent: (event) => {
+   *   if (event.type === "keys_retired" && verifier.signingKeyRetired(claims)) stream.end();
+   * }
+   */
+  signingKeyRetired(claims: AccessTokenClaims): boolean;
   /** Stops background refreshes. Verification still works from cached keys afterwards. */
   close(): void;
 }
