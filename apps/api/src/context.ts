@@ -1,11 +1,12 @@
 import type { AccessTokenVerifier, ScopeSource } from "@repo/auth";
-import type { ItemStore } from "./item-store.js";
+import type { Database } from "./db/open-database.js";
 import type { RequestTrace } from "./request-trace.js";
 
 /** What procedures use, built once at start and shared by every request. */
 export interface ApiServices {
   verifier: Pick<AccessTokenVerifier, "authenticate" | "health">;
-  items: ItemStore;
+  /** Where items live. */
+  database: Database;
   /** Which claims grant scopes (default `scope`); `permissions` for Auth0 APIs that enforce RBAC. */
   scopesFrom?: ScopeSource;
 }

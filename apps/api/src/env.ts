@@ -105,6 +105,27 @@ const schema = z.object({
     (value) => unset(value) ?? "scope",
     z.enum(SCOPE_SOURCES, { error: `must be one of ${SCOPE_SOURCES.join(", ")}` }),
   ),
+  DATABASE_URL: z.preprocess(
+    unset,
+    z
+      .string()
+      .trim()
+      .refine(
+        (value) => URL.canParse(value) && /^postgres(ql)?:$/.test(new URL(value).protocol),
+        "must be a postgres:// or postgresql:// URL",
+      )
+      .optional(),
+  ),
+  DATA_DIR: z.preprocess(unset, z.string().trim().optional()),
+  DATABASE_POOL_SIZE: z.preprocess(
+    (value) => unset(value) ?? "10",
+    z.coerce
+      .number({ error: "must be a number of connections" })
+      .int("must be a whole number")
+      .min(1, "must be between 1 and 1000")
+      .max(1000, "must be between 1 and 1000"),
+  ),
+  DATABASE_STATEMENT_TIMEOUT: seconds,
   LOG_LEVEL: z.preprocess(
     (value) => unset(value) ?? "info",
     z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(", ")}` }),
@@ -140,6 +161,14 @@ export interface ApiConfig {
   logLevel: (typeof LOG_LEVELS)[number];
   /** Which claims grant scopes: `scope`, Auth0's RBAC `permissions`, or `either`. */
   scopesFrom: ScopeSource;
+  /** Postgres; unset → the embedded PGlite in `dataDir`. */
+  databaseUrl: string | undefined;
+  /** PGlite's directory (`memory://` keeps nothing); unset → apps/api/.data. */
+  dataDir: string | undefined;
+  /** Most Postgres connections per instance. */
+  databasePoolSize: number;
+  /** Seconds a statement may run; 0 = no limit. */
+  databaseStatementTimeout: number;
 }
 
 export type EnvResult = { ok: true; config: ApiConfig } | { ok: false; message: string };
@@ -216,6 +245,10 @@ export function parseEnv(env: Record<string, string | undefined>): EnvResult {
       allowInsecureHttp: value.ALLOW_INSECURE_HTTP === "true",
       logLevel: value.LOG_LEVEL,
       scopesFrom: value.SCOPES_FROM,
+      databaseUrl: value.DATABASE_URL,
+      dataDir: value.DATA_DIR,
+      databasePoolSize: value.DATABASE_POOL_SIZE,
+      databaseStatementTimeout: value.DATABASE_STATEMENT_TIMEOUT ?? 5,
     },
   };
 }

@@ -4,8 +4,14 @@
  */
 export type { ApiServices, Context } from "./context.js";
 export { createInnerContext } from "./context.js";
+export {
+  type Database,
+  type DatabaseOptions,
+  type Db,
+  openDatabase,
+} from "./db/open-database.js";
 export { type ApiConfig, type EnvResult, parseEnv } from "./env.js";
-export { createMemoryItemStore, type Item, type ItemStore } from "./item-store.js";
+export { type Item, type ItemPage, MAX_PAGE_SIZE } from "./item-store.js";
 export {
   type AppRouter,
   appRouter,

@@ -3,9 +3,9 @@ import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
 import type { ApiServices } from "./context.js";
 import { createApiVerifier } from "./create-api-verifier.js";
+import { type Database, openDatabase } from "./db/open-database.js";
 import type { ApiConfig } from "./env.js";
 import { sendJson } from "./http-helpers.js";
-import { createMemoryItemStore, type ItemStore } from "./item-store.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createApiMetrics } from "./metrics.js";
 import { createPlainRoutes, plainRouteOf } from "./plain-routes.js";
@@ -19,8 +19,11 @@ import { createTrpcRoute } from "./trpc-route.js";
 export interface StartApiServerOptions {
   /** Default: a pino logger on stdout at `config.logLevel`. */
   logger?: Logger;
-  /** Default: an in-memory store, one per instance. */
-  items?: ItemStore;
+  /**
+   * An open database the server uses and leaves open. Default: opened (and migrated) from
+   * `config` — Postgres at `databaseUrl`, else PGlite in `dataDir` — and closed by `close()`.
+   */
+  database?: Database;
   /** The `fetch` the verifier uses for discovery and the JWKS. Default `globalThis.fetch`. */
   fetch?: typeof globalThis.fetch;
   /** The verifier's clock, epoch milliseconds (token times and key ages). Default `Date.now`. */
@@ -79,6 +82,15 @@ export async function startApiServer(
   options: StartApiServerOptions = {},
 ): Promise<ApiServer> {
   const logger = options.logger ?? createLogger(config.logLevel);
+  const database =
+    options.database ??
+    (await openDatabase({
+      url: config.databaseUrl,
+      dataDir: config.dataDir,
+      poolSize: config.databasePoolSize,
+      statementTimeout: config.databaseStatementTimeout,
+    }));
+  const ownsDatabase = options.database === undefined;
   const metrics = createApiMetrics(() => verifier.health());
   const verifier = createApiVerifier(config, {
     logger,
@@ -88,7 +100,7 @@ export async function startApiServer(
   });
   const services: ApiServices = {
     verifier,
-    items: options.items ?? createMemoryItemStore(),
+    database,
     scopesFrom: config.scopesFrom,
   };
   let closing = false;
@@ -146,6 +158,7 @@ export async function startApiServer(
     await listen(server, config);
   } catch (error) {
     verifier.close();
+    if (ownsDatabase) await database.close();
     throw error;
   }
   void verifier.warmUp();
@@ -163,7 +176,11 @@ export async function startApiServer(
       server.close(() => {
         clearTimeout(force);
         verifier.close();
-        resolve();
+        // Every request has ended: the pool has no query left to wait for.
+        (ownsDatabase ? database.close() : Promise.resolve()).then(resolve, (error: unknown) => {
+          logger.error({ err: error }, "closing the database failed");
+          resolve();
+        });
       });
       server.closeIdleConnections();
     });

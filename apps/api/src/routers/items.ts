@@ -1,26 +1,120 @@
-import type { TRPCRouterRecord } from "@trpc/server";
+import { type AccessTokenClaims, grantedScopes } from "@repo/auth";
+import { TRPCError, type TRPCRouterRecord } from "@trpc/server";
 import { z } from "zod";
+import type { Context } from "../context.js";
+import type { Db } from "../db/open-database.js";
+import {
+  type Actor,
+  InvalidCursorError,
+  type ItemChange,
+  itemStore,
+  MAX_PAGE_SIZE,
+} from "../item-store.js";
 import { requireScopes } from "../trpc.js";
 
+const itemName = z
+  .string({ error: (issue) => (issue.input === undefined ? "is required" : "must be a string") })
+  .trim()
+  .min(1, "must not be empty")
+  .max(100, "must be at most 100 characters");
+
+const itemId = z.uuid({ error: "must be an item id (a UUID)" });
+
 export const createItemInput = z.object(
-  {
-    name: z
-      .string({
-        error: (issue) => (issue.input === undefined ? "is required" : "must be a string"),
-      })
-      .trim()
-      .min(1, "must not be empty")
-      .max(100, "must be at most 100 characters"),
-  },
+  { name: itemName },
   { error: "must be an object with a name" },
 );
+export const itemIdInput = z.object({ id: itemId }, { error: "must be an object with an id" });
+export const updateItemInput = z.object(
+  { id: itemId, name: itemName },
+  { error: "must be an object with an id and a name" },
+);
+export const listItemsInput = z
+  .object(
+    {
+      limit: z
+        .number({ error: "must be a number" })
+        .int("must be a whole number")
+        .min(1, "must be at least 1")
+        .max(MAX_PAGE_SIZE, `must be at most ${MAX_PAGE_SIZE}`)
+        .default(50),
+      cursor: z.string({ error: "must be a string" }).max(64, "is not a cursor").nullish(),
+    },
+    { error: "must be an object with an optional limit and cursor" },
+  )
+  .optional();
 
-/** Items, kept by the instance's item store. */
+type AuthedContext = Context & { auth: AccessTokenClaims };
+
+/** The caller as the item store sees it: who, which client, which token, and whether admin. */
+function actorOf(ctx: AuthedContext): Actor {
+  const { auth } = ctx;
+  return {
+    sub: auth.sub,
+    clientId: auth.azp ?? auth.client_id ?? auth.sub,
+    tokenId: typeof auth.jti === "string" ? auth.jti : null,
+    admin: grantedScopes(auth, ctx.services.scopesFrom).includes("admin:items"),
+  };
+}
+
+/**
+ * Every item write (create, update, delete) runs here, in one transaction: when it resolves the
+ * change is committed, so this is where anything that follows a committed change belongs.
+ */
+function writeItems<T>(ctx: AuthedContext, run: (tx: Db, actor: Actor) => Promise<T>): Promise<T> {
+  const actor = actorOf(ctx);
+  return ctx.services.database.db.transaction((tx) => run(tx, actor));
+}
+
+function changed(change: ItemChange) {
+  if (change.ok) return change.item;
+  throw change.reason === "not_found"
+    ? new TRPCError({ code: "NOT_FOUND", message: "no item has this id" })
+    : new TRPCError({
+        code: "FORBIDDEN",
+        message: "the item belongs to another client; changing it needs admin:items",
+      });
+}
+
+/** Items, kept in the API's database. */
 export const itemsRouter = {
-  list: requireScopes("read:items").query(({ ctx }) => ctx.services.items.list()),
+  list: requireScopes("read:items")
+    .input(listItemsInput)
+    .query(async ({ ctx, input }) => {
+      try {
+        return await itemStore.list(ctx.services.database.db, {
+          limit: input?.limit ?? 50,
+          cursor: input?.cursor,
+        });
+      } catch (error) {
+        if (!(error instanceof InvalidCursorError)) throw error;
+        throw new TRPCError({ code: "BAD_REQUEST", message: error.message, cause: error });
+      }
+    }),
+  get: requireScopes("read:items")
+    .input(itemIdInput)
+    .query(async ({ ctx, input }) => {
+      const item = await itemStore.get(ctx.services.database.db, input.id);
+      if (item === null) throw new TRPCError({ code: "NOT_FOUND", message: "no item has this id" });
+      return item;
+    }),
   create: requireScopes("write:items")
     .input(createItemInput)
     .mutation(({ ctx, input }) =>
-      ctx.services.items.create({ name: input.name, createdBy: ctx.auth.sub }),
+      writeItems(ctx, (tx, actor) => itemStore.create(tx, { name: input.name }, actor)),
+    ),
+  update: requireScopes("write:items")
+    .input(updateItemInput)
+    .mutation(async ({ ctx, input }) =>
+      changed(
+        await writeItems(ctx, (tx, actor) =>
+          itemStore.update(tx, input.id, { name: input.name }, actor),
+        ),
+      ),
+    ),
+  delete: requireScopes("write:items")
+    .input(itemIdInput)
+    .mutation(async ({ ctx, input }) =>
+      changed(await writeItems(ctx, (tx, actor) => itemStore.delete(tx, input.id, actor))),
     ),
 } satisfies TRPCRouterRecord;
