@@ -16,6 +16,8 @@ export interface Context {
   services: ApiServices;
   /** The `Authorization` header as received: a list when the header was repeated. */
   authorization: string | readonly string[] | undefined;
+  /** The `Idempotency-Key` header as received, for mutations. */
+  idempotencyKey?: string | readonly string[] | undefined;
   trace: RequestTrace;
 }
 
@@ -29,6 +31,7 @@ export interface Context {
 export function createInnerContext(
   services: ApiServices,
   authorization?: string | readonly string[],
+  options: { idempotencyKey?: string } = {},
 ): Context {
-  return { services, authorization, trace: {} };
+  return { services, authorization, idempotencyKey: options.idempotencyKey, trace: {} };
 }

@@ -6,6 +6,7 @@ import { createApiVerifier } from "./create-api-verifier.js";
 import { type Database, openDatabase } from "./db/open-database.js";
 import type { ApiConfig } from "./env.js";
 import { sendJson } from "./http-helpers.js";
+import { purgeExpiredKeys } from "./idempotency.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createApiMetrics } from "./metrics.js";
 import { createPlainRoutes, plainRouteOf } from "./plain-routes.js";
@@ -61,6 +62,7 @@ export class ListenError extends Error {
 }
 
 const TRPC_PREFIX = "/trpc";
+const PURGE_INTERVAL_MS = 3_600_000;
 const MAX_BATCH_SIZE = 100;
 
 /**
@@ -91,6 +93,13 @@ export async function startApiServer(
       statementTimeout: config.databaseStatementTimeout,
     }));
   const ownsDatabase = options.database === undefined;
+  // Keys past their window answer nothing any more; the hourly sweep keeps the table small.
+  const purge = setInterval(() => {
+    purgeExpiredKeys(database.db).catch((error: unknown) => {
+      logger.warn({ err: error }, "cannot purge expired idempotency keys");
+    });
+  }, PURGE_INTERVAL_MS);
+  purge.unref();
   const metrics = createApiMetrics(() => verifier.health());
   const verifier = createApiVerifier(config, {
     logger,
@@ -158,6 +167,7 @@ export async function startApiServer(
     await listen(server, config);
   } catch (error) {
     verifier.close();
+    clearInterval(purge);
     if (ownsDatabase) await database.close();
     throw error;
   }
@@ -175,6 +185,7 @@ export async function startApiServer(
       const force = setTimeout(() => server.closeAllConnections(), config.shutdownTimeout * 1000);
       server.close(() => {
         clearTimeout(force);
+        clearInterval(purge);
         verifier.close();
         // Every request has ended: the pool has no query left to wait for.
         (ownsDatabase ? database.close() : Promise.resolve()).then(resolve, (error: unknown) => {

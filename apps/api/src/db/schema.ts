@@ -1,5 +1,14 @@
 import { sql } from "drizzle-orm";
-import { bigint, index, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import {
+  bigint,
+  index,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uuid,
+} from "drizzle-orm/pg-core";
 
 /**
  * Items. `seq` orders them (oldest first) and is what a list cursor points at; `id` is the public
@@ -23,3 +32,23 @@ export const items = pgTable(
 );
 
 export type ItemRow = typeof items.$inferSelect;
+
+/**
+ * The first result of each idempotent mutation: one row per (client, `Idempotency-Key`), written in
+ * the transaction of the change itself, so a change and its key commit together or not at all.
+ * `request_hash` is the procedure and input the key was first used with.
+ */
+export const idempotencyKeys = pgTable(
+  "idempotency_keys",
+  {
+    clientId: text("client_id").notNull(),
+    key: text("key").notNull(),
+    requestHash: text("request_hash").notNull(),
+    response: jsonb("response"),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+  },
+  (table) => [
+    primaryKey({ columns: [table.clientId, table.key] }),
+    index("idempotency_keys_created_at_idx").on(table.createdAt),
+  ],
+);

@@ -3,6 +3,7 @@ import { TRPCError, type TRPCRouterRecord } from "@trpc/server";
 import { z } from "zod";
 import type { Context } from "../context.js";
 import type { Db } from "../db/open-database.js";
+import { claimKey, idempotencyKeyOf, recordResponse, requestHashOf } from "../idempotency.js";
 import {
   type Actor,
   InvalidCursorError,
@@ -58,14 +59,34 @@ function actorOf(ctx: AuthedContext): Actor {
 }
 
 /**
- * Every item write (create, update, delete) runs here, in one transaction: when it resolves the
- * change is committed, so this is where anything that follows a committed change belongs.
+ * Every item write (create, update, delete) runs here, in one transaction with its
+ * `Idempotency-Key` (when the request has one): a key seen before answers with its first result
+ * and writes nothing. When this resolves the change is committed, so this is where anything that
+ * follows a committed change belongs.
  */
-function writeItems<T>(ctx: AuthedContext, run: (tx: Db, actor: Actor) => Promise<T>): Promise<T> {
+async function writeItems<T>(
+  ctx: AuthedContext,
+  call: { procedure: string; input: unknown },
+  run: (tx: Db, actor: Actor) => Promise<T>,
+): Promise<T> {
   const actor = actorOf(ctx);
-  return ctx.services.database.db.transaction((tx) => run(tx, actor));
+  const key = idempotencyKeyOf(ctx.idempotencyKey);
+  if (key === undefined) return ctx.services.database.db.transaction((tx) => run(tx, actor));
+  const scope = {
+    clientId: actor.clientId,
+    key,
+    requestHash: requestHashOf(call.procedure, call.input),
+  };
+  return ctx.services.database.db.transaction(async (tx) => {
+    const claim = await claimKey(tx, scope);
+    if (claim.state === "replay") return claim.response as T;
+    const result = await run(tx, actor);
+    await recordResponse(tx, scope, result);
+    return result;
+  });
 }
 
+/** The changed item, or the refusal thrown, which rolls the transaction back. */
 function changed(change: ItemChange) {
   if (change.ok) return change.item;
   throw change.reason === "not_found"
@@ -101,20 +122,22 @@ export const itemsRouter = {
   create: requireScopes("write:items")
     .input(createItemInput)
     .mutation(({ ctx, input }) =>
-      writeItems(ctx, (tx, actor) => itemStore.create(tx, { name: input.name }, actor)),
+      writeItems(ctx, { procedure: "items.create", input }, (tx, actor) =>
+        itemStore.create(tx, { name: input.name }, actor),
+      ),
     ),
   update: requireScopes("write:items")
     .input(updateItemInput)
-    .mutation(async ({ ctx, input }) =>
-      changed(
-        await writeItems(ctx, (tx, actor) =>
-          itemStore.update(tx, input.id, { name: input.name }, actor),
-        ),
+    .mutation(({ ctx, input }) =>
+      writeItems(ctx, { procedure: "items.update", input }, async (tx, actor) =>
+        changed(await itemStore.update(tx, input.id, { name: input.name }, actor)),
       ),
     ),
   delete: requireScopes("write:items")
     .input(itemIdInput)
-    .mutation(async ({ ctx, input }) =>
-      changed(await writeItems(ctx, (tx, actor) => itemStore.delete(tx, input.id, actor))),
+    .mutation(({ ctx, input }) =>
+      writeItems(ctx, { procedure: "items.delete", input }, async (tx, actor) =>
+        changed(await itemStore.delete(tx, input.id, actor)),
+      ),
     ),
 } satisfies TRPCRouterRecord;
