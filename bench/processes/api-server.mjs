@@ -14,6 +14,7 @@ const env = {
   PORT: "0",
   HOST: "127.0.0.1",
   LOG_LEVEL: "silent",
+  DATA_DIR: "memory://",
 };
 const parsed = api.parseEnv(env);
 if (!parsed.ok) throw new Error(parsed.message);

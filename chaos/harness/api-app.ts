@@ -25,6 +25,8 @@ export interface ApiAppOptions {
   waitReady?: boolean;
   /** Log lines to keep, for tests that read every line. Default 4 000. */
   maxLogLines?: number;
+  /** Postgres to keep items in (`DATABASE_URL`). Default: an embedded database in memory. */
+  databaseUrl?: string;
 }
 
 export interface ApiApp {
@@ -44,6 +46,9 @@ export async function startApiApp(options: ApiAppOptions): Promise<ApiApp> {
     PORT: String(options.port ?? 0),
     HOST: "127.0.0.1",
     LOG_LEVEL: "info",
+    ...(options.databaseUrl === undefined
+      ? { DATA_DIR: "memory://" }
+      : { DATABASE_URL: options.databaseUrl }),
   };
   const tuning = options.tuning ?? {};
   for (const [name, value] of [

@@ -1,14 +1,15 @@
 import type { AccessTokenVerifier, ScopeSource } from "@repo/auth";
+import type { Database } from "./db/open-database.js";
 import type { ItemChangeFeed } from "./item-change-feed.js";
-import type { ItemStore } from "./item-store.js";
 import type { RequestTrace } from "./request-trace.js";
 import type { StreamLifetimes } from "./stream-lifetimes.js";
 
 /** What procedures use, built once at start and shared by every request. */
 export interface ApiServices {
   verifier: Pick<AccessTokenVerifier, "authenticate" | "health" | "signingKeyRetired">;
-  items: ItemStore;
-  /** Where item writes are published for `items.onChange`; publish after the write is stored. */
+  /** Where items live. */
+  database: Database;
+  /** Where item writes are published for `items.onChange`; publish after the write is committed. */
   changes: ItemChangeFeed;
   /** Ends open streams when their token expires or its key is retired. */
   streams: StreamLifetimes;
@@ -21,6 +22,8 @@ export interface Context {
   services: ApiServices;
   /** The `Authorization` header as received: a list when the header was repeated. */
   authorization: string | readonly string[] | undefined;
+  /** The `Idempotency-Key` header as received, for mutations. */
+  idempotencyKey?: string | readonly string[] | undefined;
   trace: RequestTrace;
 }
 
@@ -34,6 +37,7 @@ export interface Context {
 export function createInnerContext(
   services: ApiServices,
   authorization?: string | readonly string[],
+  options: { idempotencyKey?: string } = {},
 ): Context {
-  return { services, authorization, trace: {} };
+  return { services, authorization, idempotencyKey: options.idempotencyKey, trace: {} };
 }

@@ -87,6 +87,43 @@ describe("parseEnv", () => {
     }
   });
 
+  it("keeps items in PGlite unless DATABASE_URL names a Postgres", () => {
+    expect(parseEnv({})).toMatchObject({
+      ok: true,
+      config: {
+        databaseUrl: undefined,
+        dataDir: undefined,
+        databasePoolSize: 10,
+        databaseStatementTimeout: 5,
+      },
+    });
+    expect(
+      parseEnv({
+        DATABASE_URL: " postgres://items@db.internal:5432/items ",
+        DATA_DIR: "memory://",
+        DATABASE_POOL_SIZE: "20",
+        DATABASE_STATEMENT_TIMEOUT: "0.5",
+      }),
+    ).toMatchObject({
+      ok: true,
+      config: {
+        databaseUrl: "postgres://items@db.internal:5432/items",
+        dataDir: "memory://",
+        databasePoolSize: 20,
+        databaseStatementTimeout: 0.5,
+      },
+    });
+    const bad = parseEnv({
+      DATABASE_URL: "mysql://db.internal/items",
+      DATABASE_POOL_SIZE: "0",
+      DATABASE_STATEMENT_TIMEOUT: "soon",
+    });
+    const message = bad.ok ? "" : bad.message;
+    expect(message).toContain("DATABASE_URL: must be a postgres:// or postgresql:// URL");
+    expect(message).toContain("DATABASE_POOL_SIZE: must be between 1 and 1000");
+    expect(message).toContain("DATABASE_STATEMENT_TIMEOUT:");
+  });
+
   it("names every bad variable in one message", () => {
     const env = parseEnv({
       ISSUER_BASE_URL: "not a url",

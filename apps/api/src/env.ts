@@ -112,6 +112,27 @@ const schema = z.object({
     (value) => unset(value) ?? "scope",
     z.enum(SCOPE_SOURCES, { error: `must be one of ${SCOPE_SOURCES.join(", ")}` }),
   ),
+  DATABASE_URL: z.preprocess(
+    unset,
+    z
+      .string()
+      .trim()
+      .refine(
+        (value) => URL.canParse(value) && /^postgres(ql)?:$/.test(new URL(value).protocol),
+        "must be a postgres:// or postgresql:// URL",
+      )
+      .optional(),
+  ),
+  DATA_DIR: z.preprocess(unset, z.string().trim().optional()),
+  DATABASE_POOL_SIZE: z.preprocess(
+    (value) => unset(value) ?? "10",
+    z.coerce
+      .number({ error: "must be a number of connections" })
+      .int("must be a whole number")
+      .min(1, "must be between 1 and 1000")
+      .max(1000, "must be between 1 and 1000"),
+  ),
+  DATABASE_STATEMENT_TIMEOUT: seconds,
   LOG_LEVEL: z.preprocess(
     (value) => unset(value) ?? "info",
     z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(", ")}` }),
@@ -149,6 +170,14 @@ export interface ApiConfig {
   scopesFrom: ScopeSource;
   /** Open subscription streams one client may hold on this instance; more are answered 429. */
   maxStreamsPerClient: number;
+  /** Postgres; unset → the embedded PGlite in `dataDir`. */
+  databaseUrl: string | undefined;
+  /** PGlite's directory (`memory://` keeps nothing); unset → apps/api/.data. */
+  dataDir: string | undefined;
+  /** Most Postgres connections per instance. */
+  databasePoolSize: number;
+  /** Seconds a statement may run; 0 = no limit. */
+  databaseStatementTimeout: number;
 }
 
 export type EnvResult = { ok: true; config: ApiConfig } | { ok: false; message: string };
@@ -226,6 +255,10 @@ export function parseEnv(env: Record<string, string | undefined>): EnvResult {
       logLevel: value.LOG_LEVEL,
       scopesFrom: value.SCOPES_FROM,
       maxStreamsPerClient: value.MAX_STREAMS_PER_CLIENT,
+      databaseUrl: value.DATABASE_URL,
+      dataDir: value.DATA_DIR,
+      databasePoolSize: value.DATABASE_POOL_SIZE,
+      databaseStatementTimeout: value.DATABASE_STATEMENT_TIMEOUT ?? 5,
     },
   };
 }

@@ -4,6 +4,12 @@
  */
 export type { ApiServices, Context } from "./context.js";
 export { createInnerContext } from "./context.js";
+export {
+  type Database,
+  type DatabaseOptions,
+  type Db,
+  openDatabase,
+} from "./db/open-database.js";
 export { type ApiConfig, type EnvResult, parseEnv } from "./env.js";
 export {
   createMemoryItemChangeFeed,
@@ -13,7 +19,7 @@ export {
   type ItemChangeFeed,
   type MemoryItemChangeFeedOptions,
 } from "./item-change-feed.js";
-export { createMemoryItemStore, type Item, type ItemStore } from "./item-store.js";
+export { type Item, type ItemPage, MAX_PAGE_SIZE } from "./item-store.js";
 export {
   type AppRouter,
   appRouter,

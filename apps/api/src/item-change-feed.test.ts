@@ -6,7 +6,9 @@ const item = (name: string): Item => ({
   id: name,
   name,
   createdBy: "test@clients",
+  clientId: "test",
   createdAt: "2026-01-01T00:00:00.000Z",
+  updatedAt: "2026-01-01T00:00:00.000Z",
 });
 
 /** Reads `count` entries of a subscription, then stops it. */

@@ -3,10 +3,11 @@ import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
 import type { ApiServices } from "./context.js";
 import { createApiVerifier } from "./create-api-verifier.js";
+import { type Database, openDatabase } from "./db/open-database.js";
 import type { ApiConfig } from "./env.js";
 import { sendJson } from "./http-helpers.js";
+import { purgeExpiredKeys } from "./idempotency.js";
 import { createMemoryItemChangeFeed, type ItemChangeFeed } from "./item-change-feed.js";
-import { createMemoryItemStore, type ItemStore } from "./item-store.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createApiMetrics } from "./metrics.js";
 import { createPlainRoutes, plainRouteOf } from "./plain-routes.js";
@@ -22,10 +23,13 @@ import { createTrpcRoute } from "./trpc-route.js";
 export interface StartApiServerOptions {
   /** Default: a pino logger on stdout at `config.logLevel`. */
   logger?: Logger;
-  /** Default: an in-memory store, one per instance. */
-  items?: ItemStore;
   /** Default: an in-process change feed, one per instance. */
   changes?: ItemChangeFeed;
+  /**
+   * An open database the server uses and leaves open. Default: opened (and migrated) from
+   * `config` — Postgres at `databaseUrl`, else PGlite in `dataDir` — and closed by `close()`.
+   */
+  database?: Database;
   /** The `fetch` the verifier uses for discovery and the JWKS. Default `globalThis.fetch`. */
   fetch?: typeof globalThis.fetch;
   /** The verifier's clock, epoch milliseconds (token times and key ages). Default `Date.now`. */
@@ -63,6 +67,7 @@ export class ListenError extends Error {
 }
 
 const TRPC_PREFIX = "/trpc";
+const PURGE_INTERVAL_MS = 3_600_000;
 const MAX_BATCH_SIZE = 100;
 // A refused stream waits for another of its client's streams to end: not knowable, so a guess.
 const STREAM_RETRY_AFTER_SECONDS = 5;
@@ -88,6 +93,22 @@ export async function startApiServer(
   const logger = options.logger ?? createLogger(config.logLevel);
   const admission = createStreamAdmission(config.maxStreamsPerClient);
   const metrics = createApiMetrics(() => verifier.health(), admission);
+  const database =
+    options.database ??
+    (await openDatabase({
+      url: config.databaseUrl,
+      dataDir: config.dataDir,
+      poolSize: config.databasePoolSize,
+      statementTimeout: config.databaseStatementTimeout,
+    }));
+  const ownsDatabase = options.database === undefined;
+  // Keys past their window answer nothing any more; the hourly sweep keeps the table small.
+  const purge = setInterval(() => {
+    purgeExpiredKeys(database.db).catch((error: unknown) => {
+      logger.warn({ err: error }, "cannot purge expired idempotency keys");
+    });
+  }, PURGE_INTERVAL_MS);
+  purge.unref();
   const verifier = createApiVerifier(config, {
     logger,
     metrics,
@@ -102,9 +123,9 @@ export async function startApiServer(
   });
   const services: ApiServices = {
     verifier,
-    items: options.items ?? createMemoryItemStore(),
     changes: options.changes ?? createMemoryItemChangeFeed(),
     streams,
+    database,
     scopesFrom: config.scopesFrom,
   };
   let closing = false;
@@ -168,6 +189,8 @@ export async function startApiServer(
     await listen(server, config);
   } catch (error) {
     verifier.close();
+    clearInterval(purge);
+    if (ownsDatabase) await database.close();
     throw error;
   }
   void verifier.warmUp();
@@ -186,8 +209,13 @@ export async function startApiServer(
       const force = setTimeout(() => server.closeAllConnections(), config.shutdownTimeout * 1000);
       server.close(() => {
         clearTimeout(force);
+        clearInterval(purge);
         verifier.close();
-        resolve();
+        // Every request has ended: the pool has no query left to wait for.
+        (ownsDatabase ? database.close() : Promise.resolve()).then(resolve, (error: unknown) => {
+          logger.error({ err: error }, "closing the database failed");
+          resolve();
+        });
       });
       server.closeIdleConnections();
     });

@@ -8,6 +8,7 @@ import { authenticateRequest } from "./authenticate-request.js";
 import type { ApiServices, Context } from "./context.js";
 import { createHttpAuthGate } from "./http-auth-gate.js";
 import { readAuthorization, sendJson } from "./http-helpers.js";
+import { IDEMPOTENCY_KEY_HEADER } from "./idempotency.js";
 import type { Logger } from "./logger.js";
 import { createQueryFastPath } from "./query-fast-path.js";
 import type { RequestLog } from "./request-log.js";
@@ -102,7 +103,12 @@ export function createTrpcRoute(options: {
     search: string,
     trace: RequestTrace,
   ): void => {
-    const ctx: Context = { services, authorization: readAuthorization(req), trace };
+    const ctx: Context = {
+      services,
+      authorization: readAuthorization(req),
+      idempotencyKey: req.headers[IDEMPOTENCY_KEY_HEADER],
+      trace,
+    };
     const answered = gate(req, res, path, search, ctx);
     if (answered === false) serve(req, res, path, search, ctx);
     else if (answered !== true) {

@@ -26,7 +26,9 @@ describe("procedure context types", () => {
       expectTypeOf(ctx.auth).toEqualTypeOf<AccessTokenClaims>();
       return null;
     });
-    expectTypeOf(requireScopes).parameter(0).toEqualTypeOf<"read:items" | "write:items">();
+    expectTypeOf(requireScopes)
+      .parameter(0)
+      .toEqualTypeOf<"read:items" | "write:items" | "admin:items">();
     // @ts-expect-error a misspelt scope does not compile
     requireScopes("write:itemz");
     // @ts-expect-error at least one scope is needed

@@ -17,7 +17,7 @@ import { traceMissingScopes } from "./request-trace.js";
 import { toTRPCError } from "./to-trpc-error.js";
 
 /** The scopes this API defines; `requireScopes` accepts only these, so a typo fails to compile. */
-export type ApiScope = "read:items" | "write:items";
+export type ApiScope = "read:items" | "write:items" | "admin:items";
 
 /**
  * A procedure's `meta`: what it needs from the request's credentials. `protectedProcedure` sets

@@ -147,9 +147,12 @@ describe("answers on the wire (RFC 6750)", () => {
     const list = await callTrpc(api, "items.list", { authorization });
     expect(list.body).toMatchObject({
       result: {
-        data: expect.arrayContaining([
-          expect.objectContaining({ name: "widget", createdBy: "writer@clients" }),
-        ]),
+        data: {
+          items: expect.arrayContaining([
+            expect.objectContaining({ name: "widget", createdBy: "writer@clients" }),
+          ]),
+          nextCursor: null,
+        },
       },
     });
   });

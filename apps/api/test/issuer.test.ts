@@ -72,7 +72,12 @@ describe("with tokens from the development issuer", () => {
     expect(create.status).toBe(200);
     const list = await callTrpc(api, "items.list", { authorization });
     expect(list.body).toMatchObject({
-      result: { data: [expect.objectContaining({ name: "from writer" })] },
+      result: {
+        data: {
+          items: [expect.objectContaining({ name: "from writer", clientId: "dev-writer" })],
+          nextCursor: null,
+        },
+      },
     });
   });
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { failingStore } from "./fixtures/failing-store.js";
+import type { Database } from "../src/db/open-database.js";
+import { openBrokenDatabase } from "./fixtures/broken-database.js";
 import { sendRaw } from "./fixtures/raw-http.js";
 import { type SignedApi, startSignedApi } from "./fixtures/signed-api.js";
 import { waitFor } from "./fixtures/wait-for.js";
@@ -7,11 +8,16 @@ import { waitFor } from "./fixtures/wait-for.js";
 // Every answer carries the request's id (the caller's `x-request-id` when it is safe, a new one
 // otherwise), and so does every log line about the request.
 let stack: SignedApi;
+let database: Database;
 
 beforeAll(async () => {
-  stack = await startSignedApi({ items: failingStore });
+  database = await openBrokenDatabase();
+  stack = await startSignedApi({ database });
 });
-afterAll(() => stack?.close());
+afterAll(async () => {
+  await stack?.close();
+  await database?.close();
+});
 
 const UUID = /^[\da-f]{8}-[\da-f]{4}-4[\da-f]{3}-[89ab][\da-f]{3}-[\da-f]{12}$/;
 const send = (target: string, headers: [string, string][] = [], method = "GET") =>

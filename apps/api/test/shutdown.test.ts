@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createMemoryItemStore, type ItemStore } from "../src/item-store.js";
+import { type Database, type Db, openDatabase } from "../src/db/open-database.js";
 import { type KeyServer, startKeyServer } from "./fixtures/key-server.js";
 import { AUDIENCE, createSigner, m2mClaims, type Signer } from "./fixtures/signer.js";
 import { callTrpc, startTestApi } from "./fixtures/test-api.js";
@@ -13,9 +13,12 @@ beforeAll(async () => {
 });
 afterAll(() => keys.close());
 
-/** An item store whose writes wait until released, to hold a request in flight. */
-function gatedStore() {
-  const memory = createMemoryItemStore();
+/**
+ * A real embedded database whose write transactions wait until released, to hold a request in
+ * flight at a known point.
+ */
+async function gatedDatabase() {
+  const database = await openDatabase({ dataDir: "memory://" });
   let entered!: () => void;
   let release!: () => void;
   const inside = new Promise<void>((resolve) => {
@@ -24,23 +27,29 @@ function gatedStore() {
   const gate = new Promise<void>((resolve) => {
     release = resolve;
   });
-  const store: ItemStore = {
-    list: () => memory.list(),
-    async create(input) {
-      entered();
-      await gate;
-      return memory.create(input);
-    },
+  const { db } = database;
+  const gated: Database = {
+    ...database,
+    db: new Proxy(db, {
+      get(target, key, receiver) {
+        if (key !== "transaction") return Reflect.get(target, key, receiver);
+        return async (...args: Parameters<Db["transaction"]>) => {
+          entered();
+          await gate;
+          return target.transaction(...args);
+        };
+      },
+    }),
   };
-  return { store, inside, release };
+  return { database: gated, inside, release };
 }
 
 describe("graceful shutdown", () => {
   it("stops accepting, finishes the request in flight, then resolves", async () => {
-    const gated = gatedStore();
+    const gated = await gatedDatabase();
     const { api } = await startTestApi(
       { ISSUER_BASE_URL: keys.issuer, AUDIENCE },
-      { items: gated.store },
+      { database: gated.database },
     );
     const authorization = `Bearer ${await signer.sign(m2mClaims(keys.issuer, { scope: "write:items" }))}`;
 
@@ -65,13 +74,14 @@ describe("graceful shutdown", () => {
     expect(answer.body).toMatchObject({ result: { data: { name: "in flight" } } });
     await closing;
     expect(closed).toBe(true);
+    await gated.database.close();
   });
 
   it("drops a request still running after SHUTDOWN_TIMEOUT", async () => {
-    const gated = gatedStore();
+    const gated = await gatedDatabase();
     const { api } = await startTestApi(
       { ISSUER_BASE_URL: keys.issuer, AUDIENCE, SHUTDOWN_TIMEOUT: "0.2" },
-      { items: gated.store },
+      { database: gated.database },
     );
     const authorization = `Bearer ${await signer.sign(m2mClaims(keys.issuer, { scope: "write:items" }))}`;
     const stuck = callTrpc(api, "items.create", {
@@ -83,5 +93,6 @@ describe("graceful shutdown", () => {
     await api.close();
     await expect(stuck).rejects.toThrow();
     gated.release();
+    await gated.database.close();
   });
 });

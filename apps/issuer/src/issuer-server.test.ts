@@ -98,7 +98,7 @@ describe("the root page", () => {
     expect(page).toContain(issuer.tokenEndpoint);
     expect(page).toContain("<code>dev-reader</code>");
     expect(page).toContain(
-      "<code>https://api.example.local</code>: <code>read:items</code> <code>write:items</code>",
+      "<code>https://api.example.local</code>: <code>read:items</code> <code>write:items</code> <code>admin:items</code> <code>read:audit</code>",
     );
     expect(page).toContain("apps/issuer/tenant.dev.json");
     expect(page).toContain(`ISSUER_PORT=${issuer.port} pnpm get-token --client dev-reader`);

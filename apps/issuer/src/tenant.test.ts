@@ -25,11 +25,11 @@ const client = {
 };
 
 describe("the dev tenant", () => {
-  it("seeds the example API with RBAC and the reader, writer and DPoP clients", () => {
+  it("seeds the example API with RBAC and the reader, writer, DPoP and admin clients", () => {
     expect(devTenant.apis).toEqual([
       expect.objectContaining({
         identifier: API,
-        scopes: ["read:items", "write:items"],
+        scopes: ["read:items", "write:items", "admin:items", "read:audit"],
         rbac: true,
         tokenLifetime: 86_400,
       }),
@@ -41,16 +41,19 @@ describe("the dev tenant", () => {
       "dev-reader": ["read:items"],
       "dev-writer": ["read:items", "write:items"],
       "dev-dpop": ["read:items", "write:items"],
+      "dev-admin": ["read:items", "write:items", "admin:items", "read:audit"],
     });
     expect(devTenant.clients.map((entry) => entry.clientSecret)).toEqual([
       "dev-reader-secret",
       "dev-writer-secret",
       "dev-dpop-secret",
+      "dev-admin-secret",
     ]);
     expect(devTenant.clients.map((entry) => entry.dpopBoundAccessTokens)).toEqual([
       false,
       false,
       true,
+      false,
     ]);
   });
 });

@@ -127,7 +127,9 @@ export default async function HomePage() {
           <div className="card-head">
             <h2 id="items-title">Items</h2>
             <span className="hint">
-              {items.ok ? `${items.items.length} from items.list` : "items.list refused"}
+              {items.ok
+                ? `${items.items.length}${items.more ? "+" : ""} from items.list`
+                : "items.list refused"}
             </span>
           </div>
           {items.ok ? (

@@ -8,10 +8,10 @@ import { getWebEnv } from "./env";
 
 type Outputs = inferRouterOutputs<AppRouter>;
 export type WhoAmI = Outputs["whoami"];
-export type Item = Outputs["items"]["list"][number];
+export type Item = Outputs["items"]["list"]["items"][number];
 
 export type ItemsResult =
-  | { readonly ok: true; readonly items: readonly Item[] }
+  | { readonly ok: true; readonly items: readonly Item[]; readonly more: boolean }
   | { readonly ok: false; readonly missingScope: string };
 
 export type HomeData =
@@ -56,11 +56,17 @@ export function logFailure(where: string, problem: Problem, error: unknown): voi
   );
 }
 
-/** Everything `/` shows, fetched in one batched request (whoami and the list). */
+/** Items `/` shows: the API's largest page, the oldest first. */
+const HOME_PAGE_SIZE = 100;
+
+/** Everything `/` shows, fetched in one batched request (whoami and the list's first page). */
 export async function loadHome(): Promise<HomeData> {
   try {
     const api = getApiClient();
-    const [whoami, items] = await Promise.allSettled([api.whoami.query(), api.items.list.query()]);
+    const [whoami, items] = await Promise.allSettled([
+      api.whoami.query(),
+      api.items.list.query({ limit: HOME_PAGE_SIZE }),
+    ]);
     if (whoami.status === "rejected") throw whoami.reason;
     if (items.status === "rejected" && !isForbidden(items.reason)) throw items.reason;
     return {
@@ -69,7 +75,7 @@ export async function loadHome(): Promise<HomeData> {
       scopes: scopeList(whoami.value.scopes),
       items:
         items.status === "fulfilled"
-          ? { ok: true, items: items.value }
+          ? { ok: true, items: items.value.items, more: items.value.nextCursor !== null }
           : { ok: false, missingScope: requiredScopes.listItems },
     };
   } catch (error) {

@@ -13,6 +13,7 @@ export function startTestApi(env: Record<string, string>, port = 0): Promise<Api
     HOST: "127.0.0.1",
     PORT: String(port),
     LOG_LEVEL: "silent",
+    DATA_DIR: "memory://",
     ...env,
   });
   if (!parsed.ok) throw new Error(parsed.message);
