@@ -4,7 +4,10 @@ import type { RequestTrace } from "./request-trace.js";
 
 /** What procedures use, built once at start and shared by every request. */
 export interface ApiServices {
-  verifier: Pick<AccessTokenVerifier, "authenticate" | "health">;
+  verifier: Pick<
+    AccessTokenVerifier,
+    "authenticate" | "authenticateRequest" | "dpopChallenge" | "health"
+  >;
   items: ItemStore;
   /** Which claims grant scopes (default `scope`); `permissions` for Auth0 APIs that enforce RBAC. */
   scopesFrom?: ScopeSource;
@@ -15,6 +18,12 @@ export interface Context {
   services: ApiServices;
   /** The `Authorization` header as received: a list when the header was repeated. */
   authorization: string | readonly string[] | undefined;
+  /** The `DPoP` header as received (Node joins repeated ones with commas). */
+  dpop?: string | readonly string[] | undefined;
+  /** The method as received (a HEAD stays HEAD here after it is served as a GET): the proof's `htm`. */
+  method?: string;
+  /** The request's URL as its clients address it (`PUBLIC_URL` + path): the proof's `htu`. */
+  url?: string;
   trace: RequestTrace;
 }
 

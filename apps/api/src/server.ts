@@ -1,6 +1,7 @@
 import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
+import { dpopReplayStore } from "@repo/auth/redis";
 import type { ApiServices } from "./context.js";
 import { createApiVerifier } from "./create-api-verifier.js";
 import type { ApiConfig } from "./env.js";
@@ -80,12 +81,19 @@ export async function startApiServer(
 ): Promise<ApiServer> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const metrics = createApiMetrics(() => verifier.health());
+  // With REDIS_URL, every instance spends a proof's jti in the same place (RFC 9449 §11.1).
+  const replayStore =
+    config.redisUrl === undefined
+      ? undefined
+      : dpopReplayStore({ url: config.redisUrl, prefix: "api:dpop:jti:" });
   const verifier = createApiVerifier(config, {
     logger,
     metrics,
     fetch: options.fetch,
     now: options.now,
+    replayStore,
   });
+  let publicTrpcUrl = "";
   const services: ApiServices = {
     verifier,
     items: options.items ?? createMemoryItemStore(),
@@ -107,6 +115,7 @@ export async function startApiServer(
     requestLog,
     maxBatchSize: MAX_BATCH_SIZE,
     fastQueries: options.fastQueries !== false,
+    publicTrpcUrl: () => publicTrpcUrl,
   });
   const handlePlain = createPlainRoutes({ verifier, metrics, isClosing: () => closing });
 
@@ -146,6 +155,7 @@ export async function startApiServer(
     await listen(server, config);
   } catch (error) {
     verifier.close();
+    await replayStore?.close();
     throw error;
   }
   void verifier.warmUp();
@@ -153,6 +163,7 @@ export async function startApiServer(
   const { port } = server.address() as AddressInfo;
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}`;
+  publicTrpcUrl = `${(config.publicUrl ?? url).replace(/\/+$/, "")}${TRPC_PREFIX}`;
 
   let closed: Promise<void> | undefined;
   const close = () => {
@@ -163,7 +174,7 @@ export async function startApiServer(
       server.close(() => {
         clearTimeout(force);
         verifier.close();
-        resolve();
+        void (replayStore?.close() ?? Promise.resolve()).finally(resolve);
       });
       server.closeIdleConnections();
     });

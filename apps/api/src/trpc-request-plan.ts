@@ -10,6 +10,8 @@ export interface PlannedCall {
   auth: boolean;
   /** Scopes the verified token must grant (`requireScopes`). */
   scopes: readonly string[];
+  /** Only DPoP-bound credentials may call it (`requireDpop`). */
+  dpop: boolean;
 }
 
 /** What tRPC will do with a request, worked out before it runs. */
@@ -77,6 +79,7 @@ export function createTrpcRequestPlanner(router: AnyTRPCRouter, maxBatchSize: nu
       type: def.type,
       auth: def.meta?.auth === true,
       scopes: def.meta?.scopes ?? [],
+      dpop: def.meta?.dpop === true,
     });
   }
 

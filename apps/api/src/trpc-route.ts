@@ -34,8 +34,16 @@ export function createTrpcRoute(options: {
   requestLog: RequestLog;
   maxBatchSize: number;
   fastQueries: boolean;
+  /**
+   * The public URL of `/trpc` (`PUBLIC_URL`, else the listen URL), without a trailing slash; a
+   * function because the listen port is known only once the server listens.
+   */
+  publicTrpcUrl: () => string;
 }) {
   const { services, logger, requestLog, maxBatchSize } = options;
+  // The URL a DPoP proof's `htu` must name: the public base, never the request's Host header,
+  // which a caller chooses (a proof made for another server would otherwise pass).
+  const publicUrlOf = (path: string) => `${options.publicTrpcUrl()}/${path}`;
 
   const responseMeta = ({
     ctx,
@@ -49,9 +57,16 @@ export function createTrpcRoute(options: {
     if (ctx !== undefined) {
       ctx.trace.callStatuses = data.map(callStatus);
     }
-    if (errors.length === 0) return {};
-    const headers = authResponseHeaders(errors);
-    return headers === undefined ? {} : { headers };
+    const headers =
+      errors.length === 0
+        ? undefined
+        : authResponseHeaders(errors, services.verifier.dpopChallenge);
+    // RFC 9449 §8.2: a new nonce may come with any answer once the client's is about to expire.
+    const nonce = ctx?.trace.dpopNonce;
+    if (nonce === undefined) return headers === undefined ? {} : { headers };
+    const withNonce = headers ?? new Headers();
+    withNonce.set("dpop-nonce", nonce);
+    return { headers: withNonce };
   };
   const onError = ({
     error,
@@ -100,7 +115,14 @@ export function createTrpcRoute(options: {
     search: string,
     trace: RequestTrace,
   ): void => {
-    const ctx: Context = { services, authorization: readAuthorization(req), trace };
+    const ctx: Context = {
+      services,
+      authorization: readAuthorization(req),
+      dpop: req.headers.dpop,
+      method: req.method,
+      url: publicUrlOf(path),
+      trace,
+    };
     const answered = gate(req, res, path, search, ctx);
     if (answered === false) serve(req, res, path, search, ctx);
     else if (answered !== true) {

@@ -1,6 +1,13 @@
-import { generateTestKey, signBytes, type TestKey } from "@repo/test-utils";
+import {
+  athOf,
+  generateTestKey,
+  publicMembers,
+  signBytes,
+  signProof,
+  type TestKey,
+  thumbprintOf,
+} from "@repo/test-utils";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { athOf, publicMembers, signProof, thumbprintOf } from "../../test/support/dpop-proofs.js";
 import { authErrorOf } from "../../test/support/expect-auth-error.js";
 import {
   createVerifierFixture,

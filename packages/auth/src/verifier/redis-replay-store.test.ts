@@ -1,8 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { generateTestKey, startPrivateRedis } from "@repo/test-utils";
+import { generateTestKey, signProof, startPrivateRedis, thumbprintOf } from "@repo/test-utils";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { signProof, thumbprintOf } from "../../test/support/dpop-proofs.js";
 import { authErrorOf } from "../../test/support/expect-auth-error.js";
 import {
   createVerifierFixture,

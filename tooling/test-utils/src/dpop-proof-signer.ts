@@ -1,11 +1,14 @@
 import { createHash, randomUUID } from "node:crypto";
-import { signToken, type TestKey } from "@repo/test-utils";
 import { calculateJwkThumbprint, type JWK } from "jose";
+import { signToken } from "./sign-token.js";
+import type { TestKey } from "./test-key.js";
 
 /** What a test proof says; each part can be changed or left out (`undefined` drops a claim). */
 export interface ProofSpec {
-  method?: string;
+  /** The `htu`: the request's URL (query and fragment are the caller's to leave out). */
   url?: string;
+  /** The `htm`; default `GET`. */
+  method?: string;
   /** The token whose hash goes in `ath`. */
   accessToken?: string;
   /** Seconds since the epoch. */
@@ -28,10 +31,15 @@ export function publicMembers(key: TestKey): Record<string, unknown> {
 export const thumbprintOf = (key: TestKey): Promise<string> =>
   calculateJwkThumbprint(publicMembers(key) as JWK);
 
+/** base64url SHA-256 of a token: a proof's `ath`. */
 export const athOf = (token: string): string =>
   createHash("sha256").update(token).digest("base64url");
 
-/** A DPoP proof signed with `key`, built by hand with the test signer (not by the code under test). */
+/**
+ * A DPoP proof (RFC 9449 §4.2) signed with `key`, built by hand with the test signer, not by the
+ * code under test: `typ: dpop+jwt`, the key's public `jwk`, a random `jti`, `ath` of
+ * `accessToken`. Header and payload members can be replaced or dropped to build bad proofs.
+ */
 export function signProof(key: TestKey, spec: ProofSpec): string {
   const payload: Record<string, unknown> = {
     jti: spec.jti ?? randomUUID(),
