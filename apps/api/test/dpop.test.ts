@@ -273,3 +273,66 @@ describe("PUBLIC_URL", () => {
     await expect(started({ PUBLIC_URL: "api.example.com" })).rejects.toThrow(/PUBLIC_URL/);
   });
 });
+
+describe("DPOP_NONCE=on", () => {
+  it("asks for a nonce, accepts it, and offers a fresh one on a success once the window rolls", async () => {
+    let clock = Date.now();
+    const stack = await startSignedApi(
+      { now: () => clock },
+      { DPOP_NONCE: "on", DPOP_NONCE_SECRET: "s".repeat(32) },
+    );
+    try {
+      await waitFor(async () => (await fetch(`${stack.api.url}/readyz`)).status === 200, "keys");
+      const token = await boundToken(stack);
+      const send = (nonce?: string) =>
+        sendRaw(stack.api.url, {
+          method: "GET",
+          target: "/trpc/whoami",
+          headers: [
+            ["authorization", `DPoP ${token}`],
+            [
+              "dpop",
+              signProof(proofKey, {
+                url: `${stack.api.url}/trpc/whoami`,
+                accessToken: token,
+                iat: Math.floor(clock / 1000),
+                nonce,
+              }),
+            ],
+          ],
+        });
+      const asked = await send();
+      expect(asked.status).toBe(401);
+      expect(asked.headers["www-authenticate"]).toBe(
+        `DPoP realm="api", error="use_dpop_nonce", error_description="The DPoP proof must carry the server's nonce", algs="${DPOP_ALGS}"`,
+      );
+      const nonce = asked.headers["dpop-nonce"] as string;
+      const accepted = await send(nonce);
+      expect(accepted.status).toBe(200);
+      expect(accepted.headers["dpop-nonce"]).toBeUndefined();
+
+      clock += 300_000;
+      const rolled = await send(nonce);
+      expect(rolled.status).toBe(200);
+      const fresh = rolled.headers["dpop-nonce"] as string;
+      expect(fresh).toMatch(/^[A-Za-z0-9_-]{30}$/);
+      expect(fresh).not.toBe(nonce);
+      expect((await send(fresh)).status).toBe(200);
+
+      clock += 300_000;
+      const expired = await send(nonce);
+      expect(expired.status).toBe(401);
+      const current = expired.headers["dpop-nonce"] as string;
+      expect([nonce, fresh]).not.toContain(current);
+      expect((await send(current)).status).toBe(200);
+    } finally {
+      await stack.close();
+    }
+  });
+
+  it("refuses DPOP_NONCE_SECRET shorter than 32 characters at start", async () => {
+    await expect(started({ DPOP_NONCE: "on", DPOP_NONCE_SECRET: "short" })).rejects.toThrow(
+      /DPOP_NONCE_SECRET/,
+    );
+  });
+});
