@@ -1,7 +1,8 @@
 import { cryptoBackend } from "#crypto";
 import type { VerifyKey } from "../crypto/backend.js";
 import { type DpopProofReason, InvalidDpopProofError, InvalidTokenError } from "../errors.js";
-import { type ParsedJws, parseCompactJws } from "./compact-jws.js";
+import { KnownHeaders, type ParsedJws, parseCompactJws } from "./compact-jws.js";
+import type { AccessTokenHeader } from "./types.js";
 import { validateJwk } from "./validate-jwk.js";
 
 /** What a resource server learns from a proof that passed every check of RFC 9449 §4.3. */
@@ -99,6 +100,10 @@ const PARSE_REASONS: Partial<Record<string, DpopProofReason>> = {
 export class DpopProofChecker {
   readonly #rules: ProofRules;
   readonly #keys = new Map<string, ProofKey>();
+  // A client sends the same header (`typ`, `alg`, `jwk`) with every proof: once a proof with it
+  // verified, its next proofs skip decoding and parsing it and finding its key again.
+  readonly #knownHeaders = new KnownHeaders(KEY_CACHE_LIMIT);
+  readonly #keyOfHeader = new WeakMap<AccessTokenHeader, ProofKey>();
 
   constructor(rules: ProofRules) {
     this.#rules = rules;
@@ -115,13 +120,20 @@ export class DpopProofChecker {
   ): CheckedDpopProof | Promise<CheckedDpopProof> {
     const jws = this.#parse(proof);
     const claims = this.#checkClaims(jws.payload, target, nowSeconds);
-    const key = this.#key(jws);
+    const key = this.#keyOfHeader.get(jws.header) ?? this.#key(jws);
     const alg = jws.header.alg;
+    const accept = (): CheckedDpopProof => {
+      if (key.ready !== undefined && !this.#keyOfHeader.has(jws.header)) {
+        this.#knownHeaders.remember(jws.headerSegment, jws.header);
+        this.#keyOfHeader.set(jws.header, key);
+      }
+      return { ...claims, jkt: key.thumbprint };
+    };
     const verifyWith = (keys: Map<string, VerifyKey> | undefined) => {
       const input = keys?.get(alg);
       if (input === undefined) return fail("jwk");
       const verified = cryptoBackend.verify(alg, input, jws.signingInput, jws.signature);
-      const result = (ok: boolean) => (ok ? { ...claims, jkt: key.thumbprint } : fail("signature"));
+      const result = (ok: boolean) => (ok ? accept() : fail("signature"));
       return typeof verified === "boolean" ? result(verified) : verified.then(result);
     };
     return key.ready !== undefined ? verifyWith(key.ready) : key.imported.then(verifyWith);
@@ -130,7 +142,12 @@ export class DpopProofChecker {
   #parse(proof: string): ParsedJws {
     let jws: ParsedJws;
     try {
-      jws = parseCompactJws(proof, this.#rules.maxProofLength, this.#rules.algorithms);
+      jws = parseCompactJws(
+        proof,
+        this.#rules.maxProofLength,
+        this.#rules.algorithms,
+        this.#knownHeaders,
+      );
     } catch (error) {
       if (!(error instanceof InvalidTokenError)) throw error;
       return fail(PARSE_REASONS[error.reason] ?? "malformed");
