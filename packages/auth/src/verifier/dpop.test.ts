@@ -440,8 +440,11 @@ describe("DPoP errors never carry the proof or the token", () => {
     expect(text).not.toContain(proof.slice(-20));
   });
 
-  it("refuses a proof signed with a key other than its header's, bit for bit", async () => {
+  it("refuses a proof signed with a key other than its header's, also once that header is known", async () => {
     const token = await tokenFor(es256);
+    // A valid proof first: its header (and key) are then remembered, and must not vouch for more.
+    const valid = signProof(es256, { url: URL_, accessToken: token, iat: now() });
+    await verifier.authenticateRequest(request(token, valid));
     const proof = signProof(es256, { url: URL_, accessToken: token, iat: now() });
     const [header, payload] = proof.split(".");
     const forged = `${header}.${payload}.${signBytes("ES256", other.privateKey, `${header}.${payload}`).toString("base64url")}`;

@@ -101,10 +101,12 @@ function readProof(value: HeaderValue): string {
     throw new InvalidDpopProofError("missing");
   }
   if (typeof value !== "string") {
-    if (value.length > 1) throw new InvalidRequestError("The DPoP header is repeated");
+    if (value.length > 1)
+      throw new InvalidRequestError("The DPoP header is repeated", { scheme: "DPoP" });
     return readProof(value[0]);
   }
-  if (value.includes(",")) throw new InvalidRequestError("The DPoP header is repeated");
+  if (value.includes(","))
+    throw new InvalidRequestError("The DPoP header is repeated", { scheme: "DPoP" });
   const proof = value.trim();
   if (proof === "") throw new InvalidDpopProofError("missing");
   return proof;
