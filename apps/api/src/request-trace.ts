@@ -1,6 +1,8 @@
 import {
   type AuthErrorCode,
   type AuthenticatedClaims,
+  type DpopProofReason,
+  InvalidDpopProofError,
   InvalidTokenError,
   type InvalidTokenReason,
   isAuthError,
@@ -23,7 +25,7 @@ export interface RequestTrace {
   azp?: string;
   /** Why verification failed. */
   authError?: AuthErrorCode;
-  authReason?: InvalidTokenReason;
+  authReason?: InvalidTokenReason | DpopProofReason;
   /** Scopes the request's calls needed and the verified token lacked. */
   missingScopes?: readonly string[];
   /** The HTTP status of each call, in batch order, once tRPC has answered. */
@@ -48,7 +50,9 @@ export function traceVerification(
     },
     (error: unknown) => {
       if (isAuthError(error)) trace.authError = error.code;
-      if (error instanceof InvalidTokenError) trace.authReason = error.reason;
+      if (error instanceof InvalidTokenError || error instanceof InvalidDpopProofError) {
+        trace.authReason = error.reason;
+      }
       throw error;
     },
   );

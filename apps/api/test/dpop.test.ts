@@ -208,11 +208,16 @@ describe("DPOP=allowed (the default)", () => {
 
   it("never logs a proof or a token", async () => {
     const token = await boundToken(stack);
+    const jktOf = await thumbprintOf(proofKey);
     await sendDpop(stack, "GET", "whoami", token);
     await sendDpop(stack, "GET", "whoami", token, { htu: "http://elsewhere/trpc/whoami" });
     const text = stack.logs.lines.join("\n");
     expect(text).not.toContain(token.split(".")[2]);
     expect(text).not.toMatch(/eyJ[A-Za-z0-9_-]{20,}/);
+    // What it logs instead: the key's thumbprint, and which check a refused proof failed.
+    const requests = stack.logs.records().filter((record) => record.msg === "request");
+    expect(requests.some((record) => record.dpopJkt === jktOf)).toBe(true);
+    expect(requests.some((record) => record.authReason === "htu")).toBe(true);
   });
 });
 
