@@ -34,6 +34,22 @@ function verifySection(verify) {
   );
 }
 
+function dpopSection(dpop) {
+  if (!dpop) return "Not run.";
+  return paragraphs(
+    `mitata \`measure()\`, ${dpop.rounds} rounds, ≥ ${dpop.minCpuTimeMs} ms of samples per ` +
+      `case per round; every DPoP request spends a new proof in the memory replay store (${readme("dpop")}).`,
+    table(
+      ["case", "µs/op, median (min–max)", "× ES256 verify, median (min–max)"],
+      dpop.rows.map((entry) => [entry.name, range(entry.micros, 2), range(entry.ratio, 2, "×")]),
+    ),
+    dpop.overhead
+      ? `DPoP minus Bearer, per round, in ES256 verifies: ${range(dpop.overhead, 2, "×")}.`
+      : "",
+    ...notBuilt(dpop.missing),
+  );
+}
+
 function httpSection(http) {
   if (!http) return "Not run.";
   return paragraphs(
@@ -325,6 +341,10 @@ export function renderResults({ results, targets, environment, startedAt, elapse
     "## 1. Verification per operation",
     "",
     verifySection(results.verify),
+    "",
+    "## 1b. DPoP proof per request",
+    "",
+    dpopSection(results.dpop),
     "",
     "## 2. HTTP",
     "",

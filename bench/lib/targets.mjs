@@ -64,6 +64,26 @@ export const TARGETS = [
     },
   },
   {
+    id: "dpop-overhead",
+    name: "DPoP request overhead vs Bearer",
+    goal: "≤ 1.3× one ES256 verify on top of the token check",
+    bound: 1.3,
+    measure: ({ dpop }, bound) => {
+      const overhead = dpop?.overhead;
+      const bearer = rowOf(dpop?.rows, "bearer");
+      const withProof = rowOf(dpop?.rows, "dpop");
+      return (
+        overhead &&
+        bearer &&
+        withProof && {
+          value: `${fixed(overhead.median)}× ES256 verify (${fixed(withProof.micros.median, 1)} µs DPoP, ${fixed(bearer.micros.median, 2)} µs Bearer)`,
+          met: overhead.median <= bound,
+          miss: `${fixed((overhead.median / bound - 1) * 100, 0)}% over`,
+        }
+      );
+    },
+  },
+  {
     id: "http-cached",
     name: "HTTP protected, cache hit",
     goal: "≥ 0.95× public",

@@ -150,7 +150,9 @@ describe("the service generator", () => {
     });
     const anonymous = await fetch(`${apiUrl}/trpc/items.list`);
     expect(anonymous.status).toBe(401);
-    expect(anonymous.headers.get("www-authenticate")).toBe('Bearer realm="billing"');
+    expect(anonymous.headers.get("www-authenticate")).toBe(
+      'Bearer realm="billing", DPoP realm="billing", algs="ES256 ES384 ES512 EdDSA Ed25519 RS256 PS256"',
+    );
     expect(await stopAll()).toEqual([0, 0]);
   });
 

@@ -1,9 +1,9 @@
 import {
   type AuthError,
-  buildWwwAuthenticate,
+  buildAuthErrorHeaders,
+  type DpopChallengeOptions,
   InsufficientScopeError,
   isAuthError,
-  KeysUnavailableError,
 } from "@repo/auth";
 import type { TRPCError } from "@trpc/server";
 
@@ -15,7 +15,8 @@ const REALM = "api";
  * All protected calls of one request share one token, hence one verification: either that failed
  * (one error for the whole request) or it succeeded and only scope checks can fail, per call. So
  * a response carries at most one challenge:
- * - a failed verification: its `WWW-Authenticate` (400/401), or `Retry-After` for 503;
+ * - a failed verification: its `WWW-Authenticate` (400/401; in the `DPoP` scheme for DPoP
+ *   credentials, with `DPoP-Nonce` when a nonce is asked for), or `Retry-After` for 503;
  * - scope failures: one `insufficient_scope` challenge naming every scope the failed calls need.
  *
  * The status is left to tRPC: the call's status for a single call or a batch whose calls agree,
@@ -23,20 +24,22 @@ const REALM = "api";
  * `error.data.httpStatus`). The challenge is still sent with a 207: RFC 9110 §11.6.1 allows it on
  * any response, and it tells the caller which credentials would change the failed calls.
  */
-export function authResponseHeaders(errors: readonly TRPCError[]): Headers | undefined {
+export function authResponseHeaders(
+  errors: readonly TRPCError[],
+  dpop?: DpopChallengeOptions,
+): Headers | undefined {
   let tokenError: AuthError | undefined;
   const scopeErrors: InsufficientScopeError[] = [];
   for (const { cause } of errors) {
     if (cause instanceof InsufficientScopeError) scopeErrors.push(cause);
     else if (isAuthError(cause)) tokenError ??= cause;
   }
-  if (tokenError instanceof KeysUnavailableError) {
-    return new Headers({ "retry-after": String(tokenError.retryAfter) });
-  }
   const challengeFor = tokenError ?? mergeScopeErrors(scopeErrors);
   if (challengeFor === undefined) return undefined;
-  const challenge = buildWwwAuthenticate(challengeFor, { realm: REALM });
-  return challenge === undefined ? undefined : new Headers({ "www-authenticate": challenge });
+  const headers = Object.entries(buildAuthErrorHeaders(challengeFor, { realm: REALM, dpop }));
+  return headers.length === 0
+    ? undefined
+    : new Headers(headers.map(([name, value]): [string, string] => [name.toLowerCase(), value]));
 }
 
 /**
@@ -50,5 +53,5 @@ export function mergeScopeErrors(
   if (first === undefined || rest.length === 0) return first;
   const required = new Set(errors.flatMap((error) => error.requiredScopes));
   const missing = new Set(errors.flatMap((error) => error.missingScopes));
-  return new InsufficientScopeError([...required], [...missing]);
+  return new InsufficientScopeError([...required], [...missing], "all", { scheme: first.scheme });
 }

@@ -6,7 +6,10 @@ import type { StreamLifetimes } from "./stream-lifetimes.js";
 
 /** What procedures use, built once at start and shared by every request. */
 export interface ApiServices {
-  verifier: Pick<AccessTokenVerifier, "authenticate" | "health" | "signingKeyRetired">;
+  verifier: Pick<
+    AccessTokenVerifier,
+    "authenticate" | "authenticateRequest" | "dpopChallenge" | "health" | "signingKeyRetired"
+  >;
   /** Where items live. */
   database: Database;
   /** Where item writes are published for `items.onChange`; publish after the write is committed. */
@@ -24,6 +27,12 @@ export interface Context {
   authorization: string | readonly string[] | undefined;
   /** The `Idempotency-Key` header as received, for mutations. */
   idempotencyKey?: string | readonly string[] | undefined;
+  /** The `DPoP` header as received (Node joins repeated ones with commas). */
+  dpop?: string | readonly string[] | undefined;
+  /** The method as received (a HEAD stays HEAD here after it is served as a GET): the proof's `htm`. */
+  method?: string;
+  /** The request's URL as its clients address it (`PUBLIC_URL` + path): the proof's `htu`. */
+  url?: string;
   trace: RequestTrace;
 }
 

@@ -1,6 +1,8 @@
+import { randomBytes } from "node:crypto";
 import {
   type AccessTokenVerifier,
   createAccessTokenVerifier,
+  type DpopReplayStore,
   type VerifierEvent,
 } from "@repo/auth";
 import type { ApiConfig } from "./env.js";
@@ -68,9 +70,26 @@ export function createApiVerifier(
     now: (() => number) | undefined;
     /** Called when a key refresh retired keys (streams signed by them must end). */
     onKeysRetired?: () => void;
+    /** Where proofs' `jti`s are kept; default the verifier's memory store. */
+    replayStore: DpopReplayStore | undefined;
   },
 ): AccessTokenVerifier {
   const { logger, metrics } = deps;
+  const { dpop } = config;
+  logger.info(
+    {
+      mode: dpop.mode,
+      nonces: dpop.nonce,
+      replayStore: deps.replayStore === undefined ? "memory" : "redis",
+      publicUrl: config.publicUrl ?? "the listen URL",
+    },
+    "DPoP settings",
+  );
+  if (dpop.nonce && dpop.nonceSecret === undefined) {
+    logger.warn(
+      "DPOP_NONCE=on without DPOP_NONCE_SECRET: this instance makes up its own nonce secret, so other instances refuse its nonces; set the same DPOP_NONCE_SECRET on every instance",
+    );
+  }
   logger.info(
     {
       issuerBaseURL: loggable(config.issuerBaseURL),
@@ -95,6 +114,14 @@ export function createApiVerifier(
     allowInsecureHttp: config.allowInsecureHttp ? true : "loopback",
     fetch: deps.fetch,
     now: deps.now,
+    dpop: {
+      mode: dpop.mode,
+      iatWindow: dpop.iatWindow,
+      replayStore: deps.replayStore,
+      nonce: dpop.nonce
+        ? { secret: dpop.nonceSecret ?? randomBytes(32).toString("base64url") }
+        : undefined,
+    },
     onEvent(event) {
       metrics.onVerifierEvent(event);
       if (event.type === "keys_retired") {

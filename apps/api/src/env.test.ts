@@ -124,6 +124,41 @@ describe("parseEnv", () => {
     expect(message).toContain("DATABASE_STATEMENT_TIMEOUT:");
   });
 
+  it("reads the DPoP settings: mode allowed, no nonces, memory replay store by default", () => {
+    const defaults = parseEnv({});
+    expect(defaults.ok && defaults.config).toMatchObject({
+      dpop: { mode: "allowed", nonce: false, nonceSecret: undefined, iatWindow: undefined },
+      publicUrl: undefined,
+      redisUrl: undefined,
+    });
+    const set = parseEnv({
+      DPOP: "required",
+      DPOP_NONCE: "on",
+      DPOP_NONCE_SECRET: "x".repeat(32),
+      DPOP_IAT_WINDOW: "30",
+      PUBLIC_URL: "https://api.example.com/v1",
+      REDIS_URL: "redis://127.0.0.1:6379",
+    });
+    expect(set.ok && set.config).toMatchObject({
+      dpop: { mode: "required", nonce: true, nonceSecret: "x".repeat(32), iatWindow: 30 },
+      publicUrl: "https://api.example.com/v1",
+      redisUrl: "redis://127.0.0.1:6379",
+    });
+    const bad = parseEnv({
+      DPOP: "sometimes",
+      DPOP_NONCE: "yes",
+      DPOP_NONCE_SECRET: "short",
+      PUBLIC_URL: "api.example.com",
+      REDIS_URL: "http://127.0.0.1:6379",
+    });
+    expect(bad.ok).toBe(false);
+    const message = bad.ok ? "" : bad.message;
+    for (const name of ["DPOP", "DPOP_NONCE", "DPOP_NONCE_SECRET", "PUBLIC_URL", "REDIS_URL"]) {
+      expect(message).toContain(`  ${name}:`);
+    }
+    expect(message).not.toContain("short");
+  });
+
   it("names every bad variable in one message", () => {
     const env = parseEnv({
       ISSUER_BASE_URL: "not a url",

@@ -1,9 +1,15 @@
-import { type ScopeSource, SUPPORTED_ALGORITHMS, type VerifierAlgorithm } from "@repo/auth";
+import {
+  type DpopMode,
+  type ScopeSource,
+  SUPPORTED_ALGORITHMS,
+  type VerifierAlgorithm,
+} from "@repo/auth";
 import { z } from "zod";
 
 const isSupportedAlgorithm = (alg: string): alg is VerifierAlgorithm =>
   (SUPPORTED_ALGORITHMS as readonly string[]).includes(alg);
 
+const DPOP_MODES = ["allowed", "required", "disabled"] as const satisfies readonly DpopMode[];
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 const SCOPE_SOURCES = ["scope", "permissions", "either"] as const satisfies readonly ScopeSource[];
 
@@ -112,6 +118,31 @@ const schema = z.object({
     (value) => unset(value) ?? "scope",
     z.enum(SCOPE_SOURCES, { error: `must be one of ${SCOPE_SOURCES.join(", ")}` }),
   ),
+  DPOP: z.preprocess(
+    (value) => unset(value) ?? "allowed",
+    z.enum(DPOP_MODES, { error: `must be one of ${DPOP_MODES.join(", ")}` }),
+  ),
+  DPOP_NONCE: z.preprocess(
+    (value) => unset(value) ?? "off",
+    z.enum(["on", "off"], { error: 'must be "on" or "off"' }),
+  ),
+  DPOP_NONCE_SECRET: z.preprocess(
+    unset,
+    z.string().min(32, "must have at least 32 characters (e.g. openssl rand -hex 32)").optional(),
+  ),
+  DPOP_IAT_WINDOW: seconds,
+  PUBLIC_URL: url("the API's public base URL, as its clients address it"),
+  REDIS_URL: z.preprocess(
+    unset,
+    z
+      .string()
+      .trim()
+      .refine(
+        (value) => URL.canParse(value) && /^rediss?:$/.test(new URL(value).protocol),
+        "must be a redis:// or rediss:// URL",
+      )
+      .optional(),
+  ),
   DATABASE_URL: z.preprocess(
     unset,
     z
@@ -178,6 +209,18 @@ export interface ApiConfig {
   databasePoolSize: number;
   /** Seconds a statement may run; 0 = no limit. */
   databaseStatementTimeout: number;
+  /** DPoP (RFC 9449): the mode, server nonces, the proofs' `iat` window (seconds). */
+  dpop: {
+    mode: DpopMode;
+    nonce: boolean;
+    /** The nonces' HMAC key; unset with nonces on: a random one per process. */
+    nonceSecret: string | undefined;
+    iatWindow: number | undefined;
+  };
+  /** The API's public base URL (DPoP `htu`); unset: the URL it listens on. */
+  publicUrl: string | undefined;
+  /** Redis for the DPoP replay store shared by a fleet; unset: process memory. */
+  redisUrl: string | undefined;
 }
 
 export type EnvResult = { ok: true; config: ApiConfig } | { ok: false; message: string };
@@ -259,6 +302,14 @@ export function parseEnv(env: Record<string, string | undefined>): EnvResult {
       dataDir: value.DATA_DIR,
       databasePoolSize: value.DATABASE_POOL_SIZE,
       databaseStatementTimeout: value.DATABASE_STATEMENT_TIMEOUT ?? 5,
+      dpop: {
+        mode: value.DPOP,
+        nonce: value.DPOP_NONCE === "on",
+        nonceSecret: value.DPOP_NONCE_SECRET,
+        iatWindow: value.DPOP_IAT_WINDOW,
+      },
+      publicUrl: value.PUBLIC_URL,
+      redisUrl: value.REDIS_URL,
     },
   };
 }

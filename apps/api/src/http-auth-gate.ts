@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import {
-  type AccessTokenClaims,
+  type AuthenticatedClaims,
   requireScopes as checkScopes,
+  DpopRequiredError,
   InsufficientScopeError,
   isAuthError,
 } from "@repo/auth";
@@ -58,13 +59,13 @@ export function createHttpAuthGate(options: {
   router: AnyTRPCRouter;
   maxBatchSize: number;
   /** The request's one verification, shared with the procedures' middleware. */
-  authenticate: (ctx: Context) => Promise<AccessTokenClaims>;
+  authenticate: (ctx: Context) => Promise<AuthenticatedClaims>;
   /**
    * Takes a place for a subscription stream about to open (released when the response closes),
    * or answers how many seconds to wait when the caller holds too many.
    */
   admitStream?: (
-    claims: AccessTokenClaims,
+    claims: AuthenticatedClaims,
     res: ServerResponse,
   ) => { retryAfter: number } | undefined;
 }): HttpAuthGate {
@@ -124,7 +125,14 @@ export function createHttpAuthGate(options: {
     res: ServerResponse,
     planned: TrpcRequestPlan,
     ctx: Context,
-  ) => answer(res, planned, ctx, error, Object.fromEntries(authResponseHeaders([error]) ?? []));
+  ) =>
+    answer(
+      res,
+      planned,
+      ctx,
+      error,
+      Object.fromEntries(authResponseHeaders([error], ctx.services.verifier.dpopChallenge) ?? []),
+    );
 
   const guard = async (
     req: IncomingMessage,
@@ -134,7 +142,7 @@ export function createHttpAuthGate(options: {
     ctx: Context,
     search: string,
   ): Promise<boolean> => {
-    let claims: AccessTokenClaims;
+    let claims: AuthenticatedClaims;
     try {
       claims = await authenticate(ctx);
     } catch (error) {
@@ -142,6 +150,9 @@ export function createHttpAuthGate(options: {
       // it again in their middleware.
       if (!isAuthError(error)) return pass(req, res, planned, ctx);
       return authFailure(toTRPCError(error) as TRPCError, res, planned, ctx);
+    }
+    if (claims.dpop === undefined && guarded.some((call) => call.dpop)) {
+      return authFailure(toTRPCError(new DpopRequiredError()) as TRPCError, res, planned, ctx);
     }
     const missing = missingScopes(claims, guarded, ctx);
     if (missing !== undefined) {
@@ -212,7 +223,7 @@ export function createHttpAuthGate(options: {
 
 /** The scopes the calls need and the verified token lacks, as one error; none missing: undefined. */
 function missingScopes(
-  claims: AccessTokenClaims,
+  claims: AuthenticatedClaims,
   calls: readonly PlannedCall[],
   ctx: Context,
 ): InsufficientScopeError | undefined {

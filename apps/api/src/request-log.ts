@@ -78,6 +78,8 @@ export function createRequestLog(options: {
           ms: Math.round(elapsed * 100) / 100,
           sub: trace.sub,
           azp: trace.azp,
+          // The DPoP key's thumbprint names a public key: never the proof, never the token.
+          dpopJkt: trace.dpopJkt,
           authError,
           authReason: trace.authReason,
           missingScopes: trace.missingScopes,

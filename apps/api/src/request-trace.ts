@@ -1,6 +1,8 @@
 import {
-  type AccessTokenClaims,
   type AuthErrorCode,
+  type AuthenticatedClaims,
+  type DpopProofReason,
+  InvalidDpopProofError,
   InvalidTokenError,
   type InvalidTokenReason,
   isAuthError,
@@ -14,12 +16,16 @@ export interface RequestTrace {
   /** The request's id (`x-request-id`), in every log line about the request. */
   requestId?: string;
   /** The request's verification, shared by every protected call of a batch. */
-  verification?: Promise<AccessTokenClaims>;
+  verification?: Promise<AuthenticatedClaims>;
+  /** The DPoP key thumbprint the request proved (not a secret: it names a public key). */
+  dpopJkt?: string;
+  /** A new DPoP nonce for the client, sent as `DPoP-Nonce` on the answer. */
+  dpopNonce?: string;
   sub?: string;
   azp?: string;
   /** Why verification failed. */
   authError?: AuthErrorCode;
-  authReason?: InvalidTokenReason;
+  authReason?: InvalidTokenReason | DpopProofReason;
   /** Scopes the request's calls needed and the verified token lacked. */
   missingScopes?: readonly string[];
   /** The HTTP status of each call, in batch order, once tRPC has answered. */
@@ -32,17 +38,21 @@ export interface RequestTrace {
  */
 export function traceVerification(
   trace: RequestTrace,
-  verification: Promise<AccessTokenClaims>,
-): Promise<AccessTokenClaims> {
+  verification: Promise<AuthenticatedClaims>,
+): Promise<AuthenticatedClaims> {
   return verification.then(
     (claims) => {
       trace.sub = claims.sub;
       trace.azp = claims.azp ?? claims.client_id;
+      trace.dpopJkt = claims.dpop?.jkt;
+      trace.dpopNonce = claims.dpop?.nextNonce;
       return claims;
     },
     (error: unknown) => {
       if (isAuthError(error)) trace.authError = error.code;
-      if (error instanceof InvalidTokenError) trace.authReason = error.reason;
+      if (error instanceof InvalidTokenError || error instanceof InvalidDpopProofError) {
+        trace.authReason = error.reason;
+      }
       throw error;
     },
   );

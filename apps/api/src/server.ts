@@ -1,6 +1,7 @@
 import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
+import { dpopReplayStore } from "@repo/auth/redis";
 import type { ApiServices } from "./context.js";
 import { createApiVerifier } from "./create-api-verifier.js";
 import { type Database, openDatabase } from "./db/open-database.js";
@@ -109,11 +110,17 @@ export async function startApiServer(
     });
   }, PURGE_INTERVAL_MS);
   purge.unref();
+  // With REDIS_URL, every instance spends a proof's jti in the same place (RFC 9449 §11.1).
+  const replayStore =
+    config.redisUrl === undefined
+      ? undefined
+      : dpopReplayStore({ url: config.redisUrl, prefix: "api:dpop:jti:" });
   const verifier = createApiVerifier(config, {
     logger,
     metrics,
     fetch: options.fetch,
     now: options.now,
+    replayStore,
     onKeysRetired: () => streams.keysRetired(),
   });
   const streams = createStreamLifetimes({
@@ -121,6 +128,7 @@ export async function startApiServer(
     now: options.now ?? Date.now,
     onEnd: (reason) => metrics.recordStreamEnd(reason),
   });
+  let publicTrpcUrl = "";
   const services: ApiServices = {
     verifier,
     changes: options.changes ?? createMemoryItemChangeFeed(),
@@ -150,6 +158,7 @@ export async function startApiServer(
       res.once("close", release);
       return undefined;
     },
+    publicTrpcUrl: () => publicTrpcUrl,
   });
   const handlePlain = createPlainRoutes({ verifier, metrics, isClosing: () => closing });
 
@@ -190,6 +199,7 @@ export async function startApiServer(
   } catch (error) {
     verifier.close();
     clearInterval(purge);
+    await replayStore?.close();
     if (ownsDatabase) await database.close();
     throw error;
   }
@@ -198,6 +208,7 @@ export async function startApiServer(
   const { port } = server.address() as AddressInfo;
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}`;
+  publicTrpcUrl = `${(config.publicUrl ?? url).replace(/\/+$/, "")}${TRPC_PREFIX}`;
 
   let closed: Promise<void> | undefined;
   const close = () => {
@@ -212,10 +223,13 @@ export async function startApiServer(
         clearInterval(purge);
         verifier.close();
         // Every request has ended: the pool has no query left to wait for.
-        (ownsDatabase ? database.close() : Promise.resolve()).then(resolve, (error: unknown) => {
-          logger.error({ err: error }, "closing the database failed");
-          resolve();
-        });
+        Promise.all([replayStore?.close(), ownsDatabase ? database.close() : undefined]).then(
+          () => resolve(),
+          (error: unknown) => {
+            logger.error({ err: error }, "closing the database or the replay store failed");
+            resolve();
+          },
+        );
       });
       server.closeIdleConnections();
     });

@@ -8,13 +8,19 @@ const plan = createTrpcRequestPlanner(appRouter, 4);
 const JSON_BODY = { "content-type": "application/json" };
 
 describe("createTrpcRequestPlanner", () => {
-  it("reads each procedure's requirement from the meta protectedProcedure and requireScopes set", () => {
-    const { calls } = plan("GET", "health,whoami,items.list,items.create", "batch=1", {});
+  it("reads each procedure's requirement from the meta protectedProcedure, requireScopes and requireDpop set", () => {
+    const { calls } = createTrpcRequestPlanner(appRouter, 5)(
+      "GET",
+      "health,whoami,binding,items.list,items.create",
+      "batch=1",
+      {},
+    );
     expect(calls).toEqual([
-      { name: "health", type: "query", auth: false, scopes: [] },
-      { name: "whoami", type: "query", auth: true, scopes: [] },
-      { name: "items.list", type: "query", auth: true, scopes: ["read:items"] },
-      { name: "items.create", type: "mutation", auth: true, scopes: ["write:items"] },
+      { name: "health", type: "query", auth: false, scopes: [], dpop: false },
+      { name: "whoami", type: "query", auth: true, scopes: [], dpop: false },
+      { name: "binding", type: "query", auth: true, scopes: [], dpop: true },
+      { name: "items.list", type: "query", auth: true, scopes: ["read:items"], dpop: false },
+      { name: "items.create", type: "mutation", auth: true, scopes: ["write:items"], dpop: false },
     ]);
   });
 

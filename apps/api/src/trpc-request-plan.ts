@@ -16,6 +16,8 @@ export interface PlannedCall {
    * report a bad input inside a stream already answered 200).
    */
   parseInput?: (raw: unknown) => Promise<unknown>;
+  /** Only DPoP-bound credentials may call it (`requireDpop`). */
+  dpop: boolean;
 }
 
 /** What tRPC will do with a request, worked out before it runs. */
@@ -86,6 +88,7 @@ export function createTrpcRequestPlanner(router: AnyTRPCRouter, maxBatchSize: nu
       auth: def.meta?.auth === true,
       scopes: def.meta?.scopes ?? [],
       ...(def.type === "subscription" ? { parseInput: inputParser(def.inputs) } : {}),
+      dpop: def.meta?.dpop === true,
     });
   }
 

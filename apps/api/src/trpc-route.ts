@@ -36,8 +36,16 @@ export function createTrpcRoute(options: {
   maxBatchSize: number;
   fastQueries: boolean;
   admitStream?: Parameters<typeof createHttpAuthGate>[0]["admitStream"];
+  /**
+   * The public URL of `/trpc` (`PUBLIC_URL`, else the listen URL), without a trailing slash; a
+   * function because the listen port is known only once the server listens.
+   */
+  publicTrpcUrl: () => string;
 }) {
   const { services, logger, requestLog, maxBatchSize } = options;
+  // The URL a DPoP proof's `htu` must name: the public base, never the request's Host header,
+  // which a caller chooses (a proof made for another server would otherwise pass).
+  const publicUrlOf = (path: string) => `${options.publicTrpcUrl()}/${path}`;
 
   const responseMeta = ({
     ctx,
@@ -51,9 +59,16 @@ export function createTrpcRoute(options: {
     if (ctx !== undefined) {
       ctx.trace.callStatuses = data.map(callStatus);
     }
-    if (errors.length === 0) return {};
-    const headers = authResponseHeaders(errors);
-    return headers === undefined ? {} : { headers };
+    const headers =
+      errors.length === 0
+        ? undefined
+        : authResponseHeaders(errors, services.verifier.dpopChallenge);
+    // RFC 9449 §8.2: a new nonce may come with any answer once the client's is about to expire.
+    const nonce = ctx?.trace.dpopNonce;
+    if (nonce === undefined) return headers === undefined ? {} : { headers };
+    const withNonce = headers ?? new Headers();
+    withNonce.set("dpop-nonce", nonce);
+    return { headers: withNonce };
   };
   const onError = ({
     error,
@@ -107,6 +122,9 @@ export function createTrpcRoute(options: {
       services,
       authorization: readAuthorization(req),
       idempotencyKey: req.headers[IDEMPOTENCY_KEY_HEADER],
+      dpop: req.headers.dpop,
+      method: req.method,
+      url: publicUrlOf(path),
       trace,
     };
     const answered = gate(req, res, path, search, ctx);

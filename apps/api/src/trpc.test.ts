@@ -1,13 +1,13 @@
-import type { AccessTokenClaims } from "@repo/auth";
+import type { AuthenticatedClaims, DpopBinding } from "@repo/auth";
 import { describe, expectTypeOf, it } from "vitest";
-import { protectedProcedure, publicProcedure, requireScopes } from "./trpc.js";
+import { protectedProcedure, publicProcedure, requireDpop, requireScopes } from "./trpc.js";
 
 // These assertions are checked by the compiler (`pnpm typecheck`): a handler that could run
 // without verified claims, or a public handler that could see claims, fails the build.
 describe("procedure context types", () => {
   it("gives protected handlers non-null verified claims", () => {
     protectedProcedure.query(({ ctx }) => {
-      expectTypeOf(ctx.auth).toEqualTypeOf<AccessTokenClaims>();
+      expectTypeOf(ctx.auth).toEqualTypeOf<AuthenticatedClaims>();
       expectTypeOf(ctx.auth).not.toBeNullable();
       expectTypeOf(ctx.auth.sub).toBeString();
       return null;
@@ -23,7 +23,7 @@ describe("procedure context types", () => {
 
   it("keeps claims non-null behind requireScopes and accepts only the API's scope names", () => {
     requireScopes("read:items", "write:items").query(({ ctx }) => {
-      expectTypeOf(ctx.auth).toEqualTypeOf<AccessTokenClaims>();
+      expectTypeOf(ctx.auth).toEqualTypeOf<AuthenticatedClaims>();
       return null;
     });
     expectTypeOf(requireScopes)
@@ -33,5 +33,15 @@ describe("procedure context types", () => {
     requireScopes("write:itemz");
     // @ts-expect-error at least one scope is needed
     requireScopes();
+  });
+
+  it("gives requireDpop handlers the DPoP binding, never undefined", () => {
+    requireDpop("read:items").query(({ ctx }) => {
+      expectTypeOf(ctx.auth.dpop).toEqualTypeOf<DpopBinding>();
+      expectTypeOf(ctx.auth.sub).toBeString();
+      return null;
+    });
+    // @ts-expect-error a misspelt scope does not compile
+    requireDpop("write:itemz");
   });
 });

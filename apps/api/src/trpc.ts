@@ -1,8 +1,12 @@
 import {
-  type AccessTokenClaims,
   type AuthErrorCode,
+  type AuthenticatedClaims,
   requireScopes as checkScopes,
+  type DpopBinding,
+  type DpopProofReason,
+  DpopRequiredError,
   InsufficientScopeError,
+  InvalidDpopProofError,
   InvalidTokenError,
   type InvalidTokenReason,
   isAuthError,
@@ -29,6 +33,8 @@ export interface ProcedureMeta {
   auth?: true;
   /** Scopes the verified token must grant. */
   scopes?: readonly ApiScope[];
+  /** Only DPoP-bound credentials (token and proof), whatever the API's `DPOP` mode. */
+  dpop?: true;
 }
 
 /** What an error body's `data.auth` says about an auth failure (stable values, never the token). */
@@ -37,6 +43,8 @@ export interface AuthErrorDetails {
   oauthError: OAuthBearerErrorCode | null;
   /** Why the token was refused (`invalid_token` only). */
   reason?: InvalidTokenReason;
+  /** Why the DPoP proof was refused (`invalid_dpop_proof` only). */
+  proofReason?: DpopProofReason;
   /** Scopes the call needs that the token lacks (`insufficient_scope` only). */
   missingScopes?: readonly string[];
   /** Seconds after which a retry is sensible (keys unavailable only). */
@@ -49,6 +57,7 @@ function authErrorDetails(cause: unknown): AuthErrorDetails | null {
     code: cause.code,
     oauthError: cause.oauthError ?? null,
     ...(cause instanceof InvalidTokenError ? { reason: cause.reason } : {}),
+    ...(cause instanceof InvalidDpopProofError ? { proofReason: cause.reason } : {}),
     ...(cause instanceof InsufficientScopeError ? { missingScopes: cause.missingScopes } : {}),
     ...(cause instanceof KeysUnavailableError ? { retryAfter: cause.retryAfter } : {}),
   };
@@ -94,13 +103,14 @@ export const createCallerFactory = t.createCallerFactory;
 export const publicProcedure = t.procedure;
 
 /**
- * A procedure that runs only for a request whose bearer token verified. Its handler gets the
- * verified claims as `ctx.auth` (never null); a failed verification answers with the RFC 6750
- * status and challenge before the handler is reached. Every protected call of a batch shares one
- * verification.
+ * A procedure that runs only for a request whose token verified (`Bearer`, or `DPoP` with a valid
+ * proof, as the API's `DPOP` mode allows). Its handler gets the verified claims as `ctx.auth`
+ * (never null), with `ctx.auth.dpop` (`{ jkt }`) when the request proved a DPoP key; a failed
+ * verification answers with the RFC 6750 / RFC 9449 status and challenge before the handler is
+ * reached. Every protected call of a batch shares one verification.
  */
 export const protectedProcedure = t.procedure.meta({ auth: true }).use(async ({ ctx, next }) => {
-  let auth: AccessTokenClaims;
+  let auth: AuthenticatedClaims;
   try {
     auth = await authenticateRequest(ctx);
   } catch (error) {
@@ -128,4 +138,34 @@ export function requireScopes<const S extends ApiScope>(...scopes: [S, ...S[]]) 
     }
     return next();
   });
+}
+
+/**
+ * A protected procedure that only DPoP-bound credentials may call, even where the API's `DPOP`
+ * mode is `allowed`: a bearer token answers 401 with a `DPoP` challenge. With scopes, each is also
+ * required as by {@link requireScopes}. The handler's `ctx.auth.dpop` is never undefined.
+ *
+ * @example
+ * const binding = requireDpop().query(({ ctx }) => ctx.auth.dpop.jkt);
+ */
+export function requireDpop<const S extends ApiScope>(...scopes: S[]) {
+  return protectedProcedure
+    .meta({ auth: true, dpop: true, ...(scopes.length > 0 ? { scopes } : {}) })
+    .use(({ ctx, next }) => {
+      const { dpop } = ctx.auth;
+      if (dpop === undefined) throw toTRPCError(new DpopRequiredError());
+      if (scopes.length > 0) {
+        try {
+          checkScopes(ctx.auth, scopes, { from: ctx.services.scopesFrom });
+        } catch (error) {
+          if (error instanceof InsufficientScopeError) {
+            traceMissingScopes(ctx.trace, error.missingScopes);
+          }
+          throw toTRPCError(error);
+        }
+      }
+      return next({
+        ctx: { auth: { ...ctx.auth, dpop } as AuthenticatedClaims & { dpop: DpopBinding } },
+      });
+    });
 }

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { NO_CREDENTIALS_CHALLENGE } from "./fixtures/challenges.js";
 import { type RawAnswer, sendRaw } from "./fixtures/raw-http.js";
 import { type SignedApi, startSignedApi } from "./fixtures/signed-api.js";
 import { metricValue } from "./fixtures/test-api.js";
@@ -24,7 +25,7 @@ const send = (
   sendRaw(stack.api.url, { method, target: `/trpc/${target}`, headers, body });
 
 const JSONL: [string, string][] = [["trpc-accept", "application/jsonl"]];
-const CHALLENGE = 'Bearer realm="api"';
+const CHALLENGE = NO_CREDENTIALS_CHALLENGE;
 
 function expectAuthError(answer: RawAnswer, status: number, challenge: string | undefined) {
   expect(answer.status).toBe(status);

@@ -7,6 +7,7 @@ import {
 } from "@trpc/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AppRouter } from "../src/index.js";
+import { NO_CREDENTIALS_CHALLENGE } from "./fixtures/challenges.js";
 import { type SignedApi, startSignedApi } from "./fixtures/signed-api.js";
 
 // The three HTTP links of @trpc/client against a real server: whichever a caller uses, an auth
@@ -52,7 +53,7 @@ describe.each(Object.keys(LINKS) as (keyof typeof LINKS)[])("%s", (link) => {
     ]);
     for (const { error, status, headers } of [whoami, list]) {
       expect(status).toBe(401);
-      expect(headers?.get("www-authenticate")).toBe('Bearer realm="api"');
+      expect(headers?.get("www-authenticate")).toBe(NO_CREDENTIALS_CHALLENGE);
       expect(error.data).toMatchObject({ code: "UNAUTHORIZED", httpStatus: 401 });
       expect(error.data?.auth?.code).toBe("ERR_AUTH_MISSING_TOKEN");
     }

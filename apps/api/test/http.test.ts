@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ApiServer } from "../src/server.js";
+import { NO_CREDENTIALS_CHALLENGE } from "./fixtures/challenges.js";
 import { type KeyServer, startKeyServer } from "./fixtures/key-server.js";
 import type { createLogSink } from "./fixtures/log-sink.js";
 import { AUDIENCE, createSigner, m2mClaims, type Signer } from "./fixtures/signer.js";
@@ -58,7 +59,7 @@ describe("answers on the wire (RFC 6750)", () => {
     for (const authorization of [undefined, "Basic dXNlcjpwYXNz"]) {
       const res = await callTrpc(api, "whoami", { authorization });
       expect(res.status).toBe(401);
-      expect(res.headers.get("www-authenticate")).toBe('Bearer realm="api"');
+      expect(res.headers.get("www-authenticate")).toBe(NO_CREDENTIALS_CHALLENGE);
       expect(res.body).toMatchObject({
         error: { data: { code: "UNAUTHORIZED", auth: { code: "ERR_AUTH_MISSING_TOKEN" } } },
       });
@@ -228,7 +229,7 @@ describe("answers on the wire (RFC 6750)", () => {
   it("a batch mixing a public and a failing protected call: 207, the challenge, the public result", async () => {
     const res = await callTrpc(api, ["health", "whoami"]);
     expect(res.status).toBe(207);
-    expect(res.headers.get("www-authenticate")).toBe('Bearer realm="api"');
+    expect(res.headers.get("www-authenticate")).toBe(NO_CREDENTIALS_CHALLENGE);
     const [health, whoami] = res.body as [
       { result: { data: { status: string } } },
       { error: { data: { httpStatus: number } } },

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { type RunningIssuer, startIssuer } from "@repo/issuer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ApiServer } from "../src/server.js";
+import { NO_CREDENTIALS_CHALLENGE } from "./fixtures/challenges.js";
 import { createSigner, m2mClaims } from "./fixtures/signer.js";
 import { callTrpc, startTestApi } from "./fixtures/test-api.js";
 import { waitFor } from "./fixtures/wait-for.js";
@@ -85,7 +86,7 @@ describe("with tokens from the development issuer", () => {
     const none = await callTrpc(api, "whoami");
     expect([none.status, none.headers.get("www-authenticate")]).toEqual([
       401,
-      'Bearer realm="api"',
+      NO_CREDENTIALS_CHALLENGE,
     ]);
     expect((await callTrpc(api, "whoami", { authorization: "Bearer a b" })).status).toBe(400);
 

@@ -1,4 +1,10 @@
-import { type AuthError, InsufficientScopeError, KeysUnavailableError } from "./errors.js";
+import {
+  type AuthError,
+  InsufficientScopeError,
+  KeysUnavailableError,
+  ReplayStoreUnavailableError,
+  UseDpopNonceError,
+} from "./errors.js";
 import { checkB64Token, readBearerToken } from "./verifier/bearer-token.js";
 
 /**
@@ -26,10 +32,25 @@ export function parseAuthorizationHeader(
   return token;
 }
 
+/** How a resource server takes DPoP (RFC 9449): both schemes, DPoP only, or Bearer only. */
+export type DpopMode = "allowed" | "required" | "disabled";
+
+/** What the `DPoP` challenges of a resource server say (RFC 9449 §7.1). */
+export interface DpopChallengeOptions {
+  mode: DpopMode;
+  /** The proof algorithms accepted, reported as `algs`. */
+  algorithms: readonly string[];
+}
+
 /** Options of {@link buildWwwAuthenticate} and {@link buildAuthErrorHeaders}. */
 export interface WwwAuthenticateOptions {
   /** The protection space reported in the challenge. Default `"api"`. */
   realm?: string;
+  /**
+   * The server's DPoP settings (the verifier's `dpopChallenge`). Without them, every challenge is
+   * `Bearer`, as before DPoP.
+   */
+  dpop?: DpopChallengeOptions;
 }
 
 // RFC 9110 quoted-string: printable ASCII and space; `"` and `\` escaped. Anything else (controls,
@@ -55,6 +76,11 @@ function quoteRestricted(value: string): string {
  * | InsufficientScopeError | `Bearer realm="api", error="insufficient_scope", scope="…"` |
  * | KeysUnavailableError | `undefined` (answer 503 with `Retry-After` instead) |
  *
+ * With `dpop` (RFC 9449 §7.1): an error about `DPoP` credentials (`error.scheme`, e.g.
+ * `InvalidDpopProofError`) is written `DPoP realm="api", error="invalid_dpop_proof",
+ * error_description="…", algs="ES256 …"`; with no credentials, mode `allowed` names both schemes
+ * (`Bearer realm="api", DPoP realm="api", algs="…"`) and mode `required` only `DPoP`.
+ *
  * Every parameter value is quoted safely: a realm or scope containing quotes, backslashes or
  * control characters cannot break the header.
  */
@@ -63,18 +89,34 @@ export function buildWwwAuthenticate(
   options: WwwAuthenticateOptions = {},
 ): string | undefined {
   if (error instanceof KeysUnavailableError || error.status === 503) return undefined;
-  const realm = `Bearer realm=${quoteRealm(options.realm ?? "api")}`;
+  const realm = `realm=${quoteRealm(options.realm ?? "api")}`;
+  const dpop = options.dpop;
+  const algs = `algs=${quoteRestricted((dpop?.algorithms ?? []).join(" "))}`;
+  const params = errorParameters(error);
+  if (error.scheme === "DPoP" && dpop !== undefined && dpop.mode !== "disabled") {
+    return `DPoP ${[realm, ...params, algs].join(", ")}`;
+  }
+  const bearer = `Bearer ${[realm, ...params].join(", ")}`;
+  // No credentials (RFC 6750 §3.1, RFC 9449 §7.1): name every scheme the server takes.
+  if (error.oauthError === undefined && dpop !== undefined) {
+    if (dpop.mode === "required") return `DPoP ${realm}, ${algs}`;
+    if (dpop.mode === "allowed") return `${bearer}, DPoP ${realm}, ${algs}`;
+  }
+  return bearer;
+}
+
+function errorParameters(error: AuthError): string[] {
   switch (error.oauthError) {
     case undefined:
-      return realm;
+      return [];
     case "invalid_request":
-      return `${realm}, error="invalid_request"`;
-    case "invalid_token":
-      return `${realm}, error="invalid_token", error_description=${quoteRestricted(error.message)}`;
+      return ['error="invalid_request"'];
     case "insufficient_scope": {
       const scopes = error instanceof InsufficientScopeError ? error.requiredScopes.join(" ") : "";
-      return `${realm}, error="insufficient_scope", scope=${quoteRestricted(scopes)}`;
+      return ['error="insufficient_scope"', `scope=${quoteRestricted(scopes)}`];
     }
+    default:
+      return [`error="${error.oauthError}"`, `error_description=${quoteRestricted(error.message)}`];
   }
 }
 
@@ -91,7 +133,12 @@ export function buildAuthErrorHeaders(
   error: AuthError,
   options: WwwAuthenticateOptions = {},
 ): Record<string, string> {
-  if (error instanceof KeysUnavailableError) return { "Retry-After": String(error.retryAfter) };
+  if (error instanceof KeysUnavailableError || error instanceof ReplayStoreUnavailableError) {
+    return { "Retry-After": String(error.retryAfter) };
+  }
   const challenge = buildWwwAuthenticate(error, options);
-  return challenge === undefined ? {} : { "WWW-Authenticate": challenge };
+  const headers: Record<string, string> =
+    challenge === undefined ? {} : { "WWW-Authenticate": challenge };
+  if (error instanceof UseDpopNonceError) headers["DPoP-Nonce"] = error.nonce;
+  return headers;
 }

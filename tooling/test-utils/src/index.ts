@@ -1,5 +1,12 @@
 export { claimsFor } from "./access-token-claims.js";
 export { type CheckedProof, checkProof, ProofError } from "./dpop-proof.js";
+export {
+  athOf,
+  type ProofSpec,
+  publicMembers,
+  signProof,
+  thumbprintOf,
+} from "./dpop-proof-signer.js";
 export { freePort } from "./free-port.js";
 export { createFullPipe } from "./full-pipe.js";
 export {

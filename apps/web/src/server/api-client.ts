@@ -19,13 +19,19 @@ export function getApiCallLog(): ApiCallLog {
 }
 
 /**
- * How every request reaches the API. The retry sits outside `timedFetch`, so the log keeps one
- * entry per HTTP request: a reset shows on the latency chart as the call without an answer it was,
- * and the resent request's latency is its own, not the sum of both. The timeout sits outside the
- * retry: one deadline for the call, so a reset followed by a hung API still ends the render in time.
+ * How every request reaches the API: `authorize` (the token client's signing layer, or nothing)
+ * over `timedFetch`, so the log keeps one entry per HTTP request: a reset shows on the latency
+ * chart as the call without an answer it was, and the resent request's latency is its own. The
+ * retry sits outside the signing layer: a resent request is signed again, so with DPoP it carries
+ * a new proof (a new `jti`) rather than the one the API may already have spent. The timeout sits
+ * outside the retry: one deadline for the call, so a reset followed by a hung API still ends the
+ * render in time.
  */
-function apiTransport(endpoint: string): typeof fetch {
-  return withTimeout(retryOnReset(timedFetch(fetch, getApiCallLog(), endpoint)), apiTimeoutMs);
+export function apiTransport(
+  send: typeof fetch,
+  authorize: (send: typeof fetch) => typeof fetch = (plain) => plain,
+): typeof fetch {
+  return withTimeout(retryOnReset(authorize(send)), apiTimeoutMs);
 }
 
 export interface ApiClientOptions {
@@ -57,15 +63,19 @@ export function createApiClient({ url, fetch, requestId }: ApiClientOptions) {
 function authorizedTransport(): typeof fetch {
   return processSingleton("api-fetch", () => {
     const env = getWebEnv();
-    return createAuthorizedFetch(getTokenClient(), { fetch: apiTransport(env.API_URL) });
+    const send = timedFetch(fetch, getApiCallLog(), env.API_URL);
+    return apiTransport(send, (signed) =>
+      createAuthorizedFetch(getTokenClient(), { fetch: signed }),
+    );
   });
 }
 
 /**
  * The typed tRPC client for apps/api, one per page request (or action), so a batch never mixes the
  * calls of two requests and each carries its own request id. Every HTTP request carries the
- * process's M2M token; a 401 `invalid_token` drops that token and the request is retried once with
- * a new one. A query (GET) whose keep-alive connection is reset before any answer is sent once more.
+ * process's M2M token (with `DPOP=on`, DPoP-bound with a fresh proof per request); a 401
+ * `invalid_token` drops that token and the request is retried once with a new one. A query (GET)
+ * whose keep-alive connection is reset before any answer is signed and sent once more.
  */
 export const getApiClient = cache(() =>
   createApiClient({
@@ -83,7 +93,9 @@ export const getPublicApiClient = cache(() => {
   const env = getWebEnv();
   return createApiClient({
     url: env.API_URL,
-    fetch: processSingleton("public-api-fetch", () => apiTransport(env.API_URL)),
+    fetch: processSingleton("public-api-fetch", () =>
+      apiTransport(timedFetch(fetch, getApiCallLog(), env.API_URL)),
+    ),
     requestId: getRequestId,
   });
 });

@@ -25,7 +25,14 @@ describe("parseWebEnv", () => {
       AUDIENCE: "https://api.example.local",
       REDIS_URL: undefined,
       REDIS_KEY_PREFIX: "web:tokens:",
+      DPOP: "off",
     });
+  });
+
+  it("reads DPOP=on, and refuses other values without echoing them", () => {
+    expect(parseWebEnv({ DPOP: "on" }).DPOP).toBe("on");
+    expect(() => parseWebEnv({ DPOP: "yes-please" })).toThrow(/DPOP must be "on" or "off"/);
+    expect(() => parseWebEnv({ DPOP: "yes-please" })).not.toThrow(/yes-please/);
   });
 
   it("treats empty values as unset", () => {

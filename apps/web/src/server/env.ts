@@ -31,6 +31,7 @@ const schema = z.object({
     .url({ protocol: /^rediss?$/, error: "must be a redis:// or rediss:// URL" })
     .optional(),
   REDIS_KEY_PREFIX: z.string().regex(/^[\w:.-]{1,64}$/, "must be 1-64 of A-Z a-z 0-9 _ : . -"),
+  DPOP: z.enum(["on", "off"], { error: 'must be "on" or "off"' }),
 });
 
 export type WebEnv = z.infer<typeof schema>;
@@ -78,6 +79,7 @@ export function parseWebEnv(source: Source): WebEnv {
     AUDIENCE: withDefault("AUDIENCE"),
     REDIS_URL: read("REDIS_URL"),
     REDIS_KEY_PREFIX: read("REDIS_KEY_PREFIX") ?? "web:tokens:",
+    DPOP: read("DPOP") ?? "off",
   };
   const result = schema.safeParse(input);
   const problems = (result.error?.issues ?? []).map(problemOf);

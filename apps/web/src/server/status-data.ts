@@ -33,6 +33,8 @@ export type StatusData =
       readonly audience: string;
       readonly token: TokenState;
       readonly stats: TokenClientStats;
+      /** With `DPOP=on`: the thumbprint of the key the tokens are bound to (`cnf.jkt`). */
+      readonly dpopJkt: string | undefined;
       readonly events: readonly { at: number; type: string }[];
       readonly health: { ok: true; value: Health } | { ok: false; problem: Problem };
       readonly calls: readonly ApiCall[];
@@ -81,7 +83,11 @@ export async function loadStatus(): Promise<StatusData> {
     logFailure("status", problem, error);
     return { ok: false, problem };
   }
-  const [token, health] = await Promise.all([loadToken(), loadHealth()]);
+  const [token, health, dpopJkt] = await Promise.all([
+    loadToken(),
+    loadHealth(),
+    getTokenClient().dpopKeyThumbprint(),
+  ]);
   const events = getTokenEventLog();
   return {
     ok: true,
@@ -89,6 +95,7 @@ export async function loadStatus(): Promise<StatusData> {
     audience: env.AUDIENCE,
     token,
     stats: getTokenClient().stats(),
+    dpopJkt,
     events: events.recent().map(({ at, event }) => ({ at, type: event.type })),
     health,
     calls: getApiCallLog().recent(),

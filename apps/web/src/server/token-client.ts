@@ -55,6 +55,8 @@ export function getTokenClient(): ClientCredentialsClient {
       // and explain, rather than hold the render for the library's default half minute.
       timeout: 5_000,
       retry: { maxAttempts: 3, maxElapsed: 6_000 },
+      // DPOP=on: tokens bound to this process's key (RFC 9449), each API request with a new proof.
+      dpop: env.DPOP === "on",
       onEvent: (event) => log.push(event),
     });
   });

@@ -20,6 +20,7 @@ let api: ApiServer;
 let writer: NextServer;
 let reader: NextServer;
 let misconfigured: NextServer;
+let dpop: NextServer;
 let browser: Awaited<ReturnType<typeof launchBrowser>>;
 
 function startApi(port = 0): Promise<ApiServer> {
@@ -64,6 +65,10 @@ beforeAll(async () => {
     ).then((server) => {
       reader = server;
     }),
+    // DPoP-bound tokens for the client the dev issuer binds.
+    startNextServer(webEnv("dev-dpop", { DPOP: "on" })).then((server) => {
+      dpop = server;
+    }),
     // No credentials and a bad API_URL.
     startNextServer({ API_URL: "not-a-url", ISSUER_BASE_URL: issuer.issuer }).then((server) => {
       misconfigured = server;
@@ -81,6 +86,7 @@ afterAll(async () => {
     writer?.close(),
     reader?.close(),
     misconfigured?.close(),
+    dpop?.close(),
   ]);
   await Promise.allSettled([api?.close(), issuer?.close()]);
   const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
@@ -312,6 +318,29 @@ describe("as dev-reader", () => {
       redis.disconnect();
     }
     await screenshot(page, "status-reader-redis");
+    await page.close();
+  });
+});
+
+describe("as dev-dpop with DPOP=on", () => {
+  it("/ calls the API with bound tokens, and /status shows the binding and its proofs", async () => {
+    const home = await open(dpop, "/");
+    await expect.poll(() => home.getByTestId("client-id").textContent()).toBe("dev-dpop");
+    await home.close();
+
+    const page = await open(dpop, "/status");
+    const jkt = await page.getByTestId("dpop-jkt").textContent();
+    expect(jkt).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    // The token request and the home page's API calls each carried a proof.
+    expect(Number(await page.getByTestId("dpop-proofs").textContent())).toBeGreaterThanOrEqual(2);
+    expect(await page.getByTestId("dpop-nonce-retries").textContent()).toBe("0");
+    await screenshot(page, "status-dpop");
+    await page.close();
+  });
+
+  it("/status says when tokens are plain bearer tokens", async () => {
+    const page = await open(writer, "/status");
+    expect(await page.getByTestId("dpop-binding").textContent()).toContain("DPOP=on");
     await page.close();
   });
 });

@@ -42,4 +42,6 @@ export interface CryptoBackend {
   decodeBase64url(text: string): Uint8Array;
   /** SHA-256 of the UTF-8 encoding of `text`, as unpadded base64url; synchronous. */
   sha256Base64url(text: string): string;
+  /** HMAC-SHA-256 (RFC 2104) of `data` under `key`; synchronous. */
+  hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array;
 }

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import { generateTestKey, signBytes, type TestKeySpec } from "@repo/test-utils";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -72,6 +72,19 @@ describe.each(backends)("the %s backend", (_, backend) => {
       }),
     );
     expect(backend.sha256Base64url("abc")).toBe("ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0");
+  });
+
+  it("computes HMAC-SHA-256 like node:crypto (RFC 2104), short and long keys", () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 150 }),
+        fc.uint8Array({ maxLength: 200 }),
+        (key, data) => {
+          const expected = createHmac("sha256", key).update(data).digest();
+          expect(Buffer.from(backend.hmacSha256(key, data))).toEqual(expected);
+        },
+      ),
+    );
   });
 
   it("decodes base64url like Buffer", () => {

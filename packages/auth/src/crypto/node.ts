@@ -1,6 +1,7 @@
 import {
   constants,
   createHash,
+  createHmac,
   createPublicKey,
   type JsonWebKey,
   type KeyObject,
@@ -84,4 +85,6 @@ export const cryptoBackend: CryptoBackend = {
   decodeBase64url: (text) => Buffer.from(text, "base64url"),
 
   sha256Base64url: (text) => createHash("sha256").update(text).digest("base64url"),
+
+  hmacSha256: (key, data) => createHmac("sha256", key).update(data).digest(),
 };

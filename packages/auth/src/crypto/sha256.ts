@@ -77,3 +77,20 @@ export function sha256(message: Uint8Array): Uint8Array {
   for (let i = 0; i < 8; i += 1) out.setUint32(i * 4, (h[i] ?? 0) >>> 0);
   return digest;
 }
+
+const BLOCK = 64;
+
+/** HMAC-SHA-256 (RFC 2104) on {@link sha256}: synchronous where WebCrypto's HMAC is not. */
+export function hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array {
+  const block = new Uint8Array(BLOCK);
+  block.set(key.length > BLOCK ? sha256(key) : key);
+  const inner = new Uint8Array(BLOCK + data.length);
+  const outer = new Uint8Array(BLOCK + 32);
+  for (let i = 0; i < BLOCK; i += 1) {
+    inner[i] = (block[i] ?? 0) ^ 0x36;
+    outer[i] = (block[i] ?? 0) ^ 0x5c;
+  }
+  inner.set(data, BLOCK);
+  outer.set(sha256(inner), BLOCK);
+  return sha256(outer);
+}

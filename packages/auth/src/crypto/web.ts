@@ -1,6 +1,6 @@
 import type { CryptoBackend, PublicJwk, VerifyKey } from "./backend.js";
 import { decodeBase64urlBytes, encodeBase64url } from "./base64url-codec.js";
-import { sha256 } from "./sha256.js";
+import { hmacSha256, sha256 } from "./sha256.js";
 
 // The WebCrypto types, named from the global `crypto` (this package's types do not include the DOM).
 type Subtle = typeof crypto.subtle;
@@ -109,4 +109,6 @@ export const cryptoBackend: CryptoBackend = {
   decodeBase64url: decodeBase64urlBytes,
 
   sha256Base64url: (text) => encodeBase64url(sha256(utf8.encode(text))),
+
+  hmacSha256,
 };

@@ -243,7 +243,11 @@ export function redisStore(options: RedisStoreOptions): TokenStore {
   };
 }
 
-async function createClient(options: RedisStoreOptions, timeout: number): Promise<Redis> {
+/** Connects (or adopts) the ioredis client of `options`, waiting up to `timeout` ms for it to be ready. */
+export async function createClient(
+  options: Pick<RedisStoreOptions, "url" | "client">,
+  timeout: number,
+): Promise<Redis> {
   let redis: Redis;
   if (options.client) {
     redis = options.client;

@@ -13,6 +13,12 @@ function trimSpaces(value: string): string {
   return value.slice(start, end);
 }
 
+/** Credentials of an `Authorization` header: the scheme and its token. */
+export interface Credentials {
+  scheme: "Bearer" | "DPoP";
+  token: string;
+}
+
 /**
  * The bearer token of an `Authorization` header value, with every check of
  * `parseAuthorizationHeader` but the b64token grammar of the token's characters, which
@@ -20,18 +26,31 @@ function trimSpaces(value: string): string {
  * token matched the compact-JWS syntax, a subset of the grammar, when it was verified.
  */
 export function readBearerToken(value: string | readonly string[] | null | undefined): string {
+  return readCredentials(value, false).token;
+}
+
+/**
+ * The scheme and token of an `Authorization` header value: `Bearer`, or also `DPoP` (RFC 9449
+ * §7.1, the same token68 syntax) when `dpop` is true. Any other scheme is no credentials
+ * ({@link MissingTokenError}); the header's syntax is checked as {@link readBearerToken} says.
+ */
+export function readCredentials(
+  value: string | readonly string[] | null | undefined,
+  dpop: boolean,
+): Credentials {
   if (value === null || value === undefined) throw new MissingTokenError();
   if (typeof value !== "string") {
     if (value.length === 0) throw new MissingTokenError();
     if (value.length > 1) throw new InvalidRequestError("The Authorization header is repeated");
-    return readBearerToken(value[0]);
+    return readCredentials(value[0], dpop);
   }
   const header = trimSpaces(value);
   if (header === "") throw new MissingTokenError();
 
   const schemeEnd = header.search(/[ \t,]/);
-  const scheme = schemeEnd === -1 ? header : header.slice(0, schemeEnd);
-  if (scheme.toLowerCase() !== "bearer") {
+  const name = (schemeEnd === -1 ? header : header.slice(0, schemeEnd)).toLowerCase();
+  const scheme = name === "bearer" ? "Bearer" : dpop && name === "dpop" ? "DPoP" : undefined;
+  if (scheme === undefined) {
     if (header.includes(",")) {
       throw new InvalidRequestError("The Authorization header holds a list of credentials");
     }
@@ -47,7 +66,7 @@ export function readBearerToken(value: string | readonly string[] | null | undef
   if (token === "") throw new InvalidRequestError("The bearer token is empty");
   if (token.includes(" "))
     throw new InvalidRequestError("The Authorization header holds several tokens");
-  return token;
+  return { scheme, token };
 }
 
 /** Throws {@link InvalidRequestError} unless `token` is an RFC 6750 §2.1 b64token. */

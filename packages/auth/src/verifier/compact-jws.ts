@@ -52,6 +52,11 @@ function parseJsonObject(bytes: Uint8Array): Record<string, unknown> {
  */
 export class KnownHeaders {
   readonly #headers = new Map<string, AccessTokenHeader>();
+  readonly #limit: number;
+
+  constructor(limit = KNOWN_HEADERS_LIMIT) {
+    this.#limit = limit;
+  }
 
   get(segment: string): AccessTokenHeader | undefined {
     return this.#headers.get(segment);
@@ -59,7 +64,7 @@ export class KnownHeaders {
 
   remember(segment: string, header: AccessTokenHeader): void {
     if (this.#headers.has(segment)) return;
-    if (this.#headers.size >= KNOWN_HEADERS_LIMIT) {
+    if (this.#headers.size >= this.#limit) {
       const oldest = this.#headers.keys().next();
       if (!oldest.done) this.#headers.delete(oldest.value);
     }

@@ -1,10 +1,15 @@
 import { cryptoBackend } from "#crypto";
-import { AuthError, InvalidTokenError } from "../errors.js";
+import { AuthError, InvalidDpopProofError, InvalidTokenError } from "../errors.js";
 import type { SigningKey } from "./algorithms.js";
 import { checkB64Token, readBearerToken } from "./bearer-token.js";
 import { checkClaims, checkTimes, checkType } from "./claims.js";
 import { KnownHeaders, type ParsedJws, parseCompactJws } from "./compact-jws.js";
 import { createKeyStore } from "./key-store.js";
+import {
+  createRequestAuthenticator,
+  refuseBound,
+  resolveDpopOptions,
+} from "./request-authenticator.js";
 import { resolveVerifierOptions } from "./resolve-options.js";
 import { TokenCache } from "./token-cache.js";
 import type {
@@ -75,6 +80,7 @@ export function createAccessTokenVerifier(
       count: retired.length,
     });
   });
+  const dpopOptions = resolveDpopOptions(options.dpop, now);
 
   function fromCache(token: string, at: number): AccessTokenClaims | undefined {
     const hit = cache?.get(token);
@@ -125,16 +131,32 @@ export function createAccessTokenVerifier(
     throw new InvalidTokenError("signature");
   }
 
+  // Errors already reported, so that one passing through two layers is counted once.
+  const reported = new WeakSet<AuthError>();
+  function report(error: unknown): void {
+    if (!(error instanceof AuthError) || reported.has(error)) return;
+    reported.add(error);
+    emit({
+      type: "token_rejected",
+      code: error.code,
+      reason: error instanceof InvalidTokenError ? error.reason : undefined,
+      ...(error instanceof InvalidDpopProofError ? { proofReason: error.reason } : {}),
+    });
+  }
+
   function reject(error: unknown): never {
-    if (error instanceof AuthError) {
-      emit({
-        type: "token_rejected",
-        code: error.code,
-        reason: error instanceof InvalidTokenError ? error.reason : undefined,
-      });
-    }
+    report(error);
     throw error;
   }
+
+  const bearerOnly = (claims: Promise<AccessTokenClaims>) => claims.then(refuseBound).catch(reject);
+
+  const requests = createRequestAuthenticator(
+    dpopOptions,
+    (token) => verify(token, true),
+    now,
+    report,
+  );
 
   // `fromHeader`: the token came out of an Authorization header, whose b64token grammar is checked
   // here, after the cache: a token the cache holds matched the stricter compact-JWS syntax when it
@@ -169,14 +191,16 @@ export function createAccessTokenVerifier(
   }
 
   return {
-    verify: (token) => verify(token),
+    verify: (token) => bearerOnly(verify(token)),
     authenticate(authorization) {
       try {
-        return verify(readBearerToken(authorization), true);
+        return bearerOnly(verify(readBearerToken(authorization), true));
       } catch (error) {
         return Promise.reject(error).catch(reject);
       }
     },
+    authenticateRequest: requests.authenticateRequest,
+    dpopChallenge: requests.challenge,
     async warmUp() {
       await store.warmUp();
       return store.health();

@@ -1,4 +1,11 @@
 export { createAccessTokenVerifier } from "./create-access-token-verifier.js";
+export type { DpopNonceOptions } from "./dpop-nonce.js";
+export {
+  type DpopReplayStore,
+  type MemoryReplayStoreOptions,
+  memoryReplayStore,
+} from "./dpop-replay-store.js";
+export { DEFAULT_DPOP_ALGORITHMS } from "./request-authenticator.js";
 export {
   grantedScopes,
   type RequireScopesOptions,
@@ -11,12 +18,17 @@ export type {
   AccessTokenHeader,
   AccessTokenVerifier,
   AccessTokenVerifierOptions,
+  AuthenticatableRequest,
+  AuthenticatedClaims,
   ClaimValidator,
+  DpopBinding,
+  DpopVerifierOptions,
   InsecureHttpPolicy,
   JwkRejectionReason,
   JwksFailureReason,
   JwksFetchTrigger,
   KeyStoreState,
+  RequestHeaders,
   VerifierAlgorithm,
   VerifierEvent,
   VerifierHealth,

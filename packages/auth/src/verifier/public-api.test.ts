@@ -3,8 +3,10 @@ import {
   type AccessTokenClaims,
   type AccessTokenVerifier,
   type AuthErrorCode,
+  type AuthenticatedClaims,
   buildWwwAuthenticate,
   createAccessTokenVerifier,
+  type DpopProofReason,
   grantedScopes,
   type InvalidTokenReason,
   parseAuthorizationHeader,
@@ -41,7 +43,16 @@ describe("the public verifier API (types)", () => {
       type: "token_rejected";
       code: AuthErrorCode;
       reason?: InvalidTokenReason;
+      proofReason?: DpopProofReason;
     }>();
+  });
+
+  it("authenticateRequest resolves to the claims and the DPoP binding", () => {
+    expectTypeOf<
+      AccessTokenVerifier["authenticateRequest"]
+    >().returns.resolves.toEqualTypeOf<AuthenticatedClaims>();
+    expectTypeOf<NonNullable<AuthenticatedClaims["dpop"]>["jkt"]>().toEqualTypeOf<string>();
+    expectTypeOf<AuthenticatedClaims>().toExtend<AccessTokenClaims>();
   });
 
   it("helpers take what frameworks hand over", () => {

@@ -5,6 +5,8 @@ export interface ScopeClaims {
   scope?: unknown;
   scp?: unknown;
   permissions?: unknown;
+  /** Set by `authenticateRequest` when DPoP was used: the 403 challenge is then in that scheme. */
+  dpop?: unknown;
 }
 
 /**
@@ -80,5 +82,9 @@ export function requireScopes(
   const granted = new Set(grantedScopes(claims, from));
   const missing = scopes.filter((scope) => !granted.has(scope));
   const satisfied = match === "all" ? missing.length === 0 : missing.length < scopes.length;
-  if (!satisfied) throw new InsufficientScopeError(scopes, missing, match);
+  if (!satisfied) {
+    throw new InsufficientScopeError(scopes, missing, match, {
+      scheme: claims.dpop === undefined ? "Bearer" : "DPoP",
+    });
+  }
 }

@@ -1,4 +1,7 @@
-import type { AuthErrorCode, InvalidTokenReason } from "../errors.js";
+import type { AuthErrorCode, DpopProofReason, InvalidTokenReason } from "../errors.js";
+import type { DpopChallengeOptions, DpopMode } from "../http.js";
+import type { DpopNonceOptions } from "./dpop-nonce.js";
+import type { DpopReplayStore } from "./dpop-replay-store.js";
 
 /** Signature algorithms the verifier accepts in its allow-list (asymmetric only: never `none` or HS*). */
 export const SUPPORTED_ALGORITHMS = [
@@ -154,6 +157,12 @@ export interface AccessTokenVerifierOptions {
 
   /** The `fetch` used for discovery and the JWKS. Default `globalThis.fetch`. */
   fetch?: typeof globalThis.fetch;
+  /**
+   * DPoP (RFC 9449) for {@link AccessTokenVerifier.authenticateRequest}. Default: mode `allowed`,
+   * the default algorithms, a ±60 s `iat` window, replay store in memory, no nonces.
+   */
+  dpop?: DpopVerifierOptions;
+
   /** The clock, in milliseconds since the epoch. Default `Date.now`. */
   now?: () => number;
   /** Observability hook. Never receives a token. Exceptions it throws are ignored. */
@@ -248,7 +257,71 @@ export type VerifierEvent =
       count: number;
     }
   | { type: "token_verified"; cached: boolean }
-  | { type: "token_rejected"; code: AuthErrorCode; reason?: InvalidTokenReason };
+  | {
+      type: "token_rejected";
+      code: AuthErrorCode;
+      reason?: InvalidTokenReason;
+      /** Why the DPoP proof was refused (`ERR_AUTH_INVALID_DPOP_PROOF` only). */
+      proofReason?: DpopProofReason;
+    };
+
+/** DPoP settings of a verifier (RFC 9449). */
+export interface DpopVerifierOptions {
+  /**
+   * `allowed` (default): `Bearer` and `DPoP` credentials; `required`: `DPoP` only; `disabled`:
+   * `Bearer` only, the `DPoP` scheme is an unknown one. Under every mode a token bound to a key
+   * (`cnf.jkt`) is refused as a bearer token.
+   */
+  mode?: DpopMode;
+  /**
+   * Algorithms a proof may be signed with (asymmetric only). Default ES256, ES384, ES512, EdDSA,
+   * Ed25519, RS256, PS256.
+   */
+  algorithms?: readonly VerifierAlgorithm[];
+  /** How far a proof's `iat` may lie from now, either way, in seconds. Default 60. */
+  iatWindow?: number;
+  /**
+   * Where the `jti` of accepted proofs is kept until they expire. Default: this process's memory
+   * (`memoryReplayStore`); a fleet shares one (`dpopReplayStore` from `@repo/auth/redis`).
+   */
+  replayStore?: DpopReplayStore;
+  /** Server nonces (RFC 9449 §9): every proof must carry a recent one. Default: none. */
+  nonce?: DpopNonceOptions;
+  /** Longest proof accepted, in characters. Default 8192. */
+  maxProofLength?: number;
+}
+
+/** Request headers as frameworks hand them over: a `Headers` object or Node's header record. */
+export type RequestHeaders =
+  | Headers
+  | Readonly<Record<string, string | readonly string[] | undefined>>;
+
+/** The parts of an HTTP request {@link AccessTokenVerifier.authenticateRequest} reads. */
+export interface AuthenticatableRequest {
+  /** The request method, as sent (`GET`, `POST`…): the proof's `htm`. */
+  method: string;
+  /**
+   * The request's absolute URL as the client addressed it (behind a proxy: the public URL): the
+   * proof's `htu` is compared on its scheme, host, port and path.
+   */
+  url: string | URL;
+  /** `authorization` and `dpop` are read. */
+  headers: RequestHeaders;
+}
+
+/** The key a request proved possession of. */
+export interface DpopBinding {
+  /** RFC 7638 thumbprint of the proof's key, equal to the token's `cnf.jkt`. */
+  jkt: string;
+  /**
+   * A new server nonce for the client (send it as `DPoP-Nonce`): set when the proof carried the
+   * previous window's nonce.
+   */
+  nextNonce?: string;
+}
+
+/** Verified claims of a request's token, and its DPoP binding when DPoP was used. */
+export type AuthenticatedClaims = AccessTokenClaims & { dpop?: DpopBinding };
 
 /** `fresh`: keys younger than the cache max age; `stale`: older but usable; `down`: none usable. */
 export type KeyStoreState = "fresh" | "stale" | "down";
@@ -266,7 +339,9 @@ export interface VerifierHealth {
 export interface AccessTokenVerifier {
   /**
    * Verifies a token (the bare JWT, no `Bearer `) and returns its claims. Throws
-   * {@link InvalidTokenError} (401) or {@link KeysUnavailableError} (503) — only `AuthError`s.
+   * {@link InvalidTokenError} (401) or {@link KeysUnavailableError} (503) — only `AuthError`s. A
+   * token bound to a DPoP key (`cnf.jkt`) is refused (`dpop_bound`): it is only good with a proof,
+   * through `authenticateRequest`.
    */
   verify(token: string): Promise<AccessTokenClaims>;
   /**
@@ -276,6 +351,27 @@ export interface AccessTokenVerifier {
   authenticate(
     authorization: string | readonly string[] | null | undefined,
   ): Promise<AccessTokenClaims>;
+  /**
+   * Authenticates an HTTP request, framework-free: `Authorization: Bearer <token>`, or
+   * `Authorization: DPoP <token>` with exactly one `DPoP: <proof>` header (RFC 9449), as the
+   * `dpop` options allow. Returns the token's claims, plus `dpop: { jkt }` when a proof was
+   * checked. Throws only `AuthError`s: those of `authenticate`, and `InvalidDpopProofError`,
+   * `UseDpopNonceError`, `DpopRequiredError` (401), `InvalidRequestError` for two DPoP headers
+   * (400), `ReplayStoreUnavailableError` (503). Answer them with
+   * `buildAuthErrorHeaders(error, { dpop: verifier.dpopChallenge })`.
+   *
+   * @example
+   * ```ts
+   * const claims = await verifier.authenticateRequest({
+   *   method: request.method,
+   *   url: request.url,
+   *   headers: request.headers,
+   * });
+   * ```
+   */
+  authenticateRequest(request: AuthenticatableRequest): Promise<AuthenticatedClaims>;
+  /** The DPoP mode and proof algorithms, for `buildWwwAuthenticate`'s `dpop` option. */
+  readonly dpopChallenge: DpopChallengeOptions;
   /**
    * Runs discovery and loads the keys now instead of on the first request. Resolves with the
    * health once the attempt is over; it does not reject when the endpoint is down (keys are then

@@ -1,7 +1,14 @@
 import { once } from "node:events";
 import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { claimsFor, generateTestKey, signToken, type TestKey } from "@repo/test-utils";
+import {
+  claimsFor,
+  generateTestKey,
+  signProof,
+  signToken,
+  type TestKey,
+  thumbprintOf,
+} from "@repo/test-utils";
 import {
   forgeForExponentOne,
   forgeForSmallOrderEd25519,
@@ -89,6 +96,10 @@ export async function startConformanceHost(): Promise<ConformanceHost> {
   const byAlgorithm = ALGORITHMS.map((alg) => generateTestKey(`key-${alg}`, { alg }));
   const ec = byAlgorithm.find((key) => key.alg === "ES256") as TestKey;
   const small = generateTestKey("small", { alg: "RS256", bits: 1024 });
+  const proofKeys = [
+    generateTestKey("proof-p256", { alg: "ES256" }),
+    generateTestKey("proof-other", { alg: "ES256" }),
+  ];
   const published = [main, ...byAlgorithm].map((key) => key.publicJwk);
 
   const counts = new Map<string, number>();
@@ -181,7 +192,25 @@ export async function startConformanceHost(): Promise<ConformanceHost> {
       forgedSmallOrder: forgeForSmallOrderEd25519("ed25519-small-order", {}, claims()),
       zeroSignature: `${sign(ec).split(".").slice(0, 2).join(".")}.${Buffer.alloc(64).toString("base64url")}`,
     },
+    dpop: await dpopPlan(),
   };
+
+  // A token bound to the first proof key; two proofs of it, and one naming it but signed by another.
+  async function dpopPlan(): Promise<ConformancePlan["dpop"]> {
+    const [p256, other] = proofKeys as [TestKey, TestKey];
+    const url = `${origin}/trpc/whoami`;
+    const jkt = await thumbprintOf(p256);
+    const token = sign(main, { cnf: { jkt } });
+    const proof = (key: TestKey, header?: Record<string, unknown>) =>
+      signProof(key, { url, accessToken: token, iat: seconds, header });
+    return {
+      url,
+      token,
+      jkt,
+      proofs: [proof(p256), proof(p256)],
+      wrongSigner: proof(other, { jwk: p256.publicJwk }),
+    };
+  }
 
   const close = async () => {
     server.closeAllConnections();

@@ -39,6 +39,17 @@ export interface ConformancePlan {
     /** An ES256 token whose signature is r = s = 0 ("psychic signature"). */
     zeroSignature: string;
   };
+  /** A DPoP-bound token and proofs for `GET <url>`, made by the host at `clock`. */
+  dpop: {
+    url: string;
+    token: string;
+    /** The RFC 7638 thumbprint of the proof key: the token's `cnf.jkt`. */
+    jkt: string;
+    /** Two ES256 proofs for the token, each valid once. */
+    proofs: string[];
+    /** The `jwk` of one key, signed by another. */
+    wrongSigner: string;
+  };
 }
 
 /** A case's outcome: its value, or the error it threw as plain data. */
@@ -78,7 +89,10 @@ function outcomeOf(auth: AuthModule, error: unknown): Outcome {
       ok: false,
       name: error.name,
       code: error.code,
-      reason: error instanceof auth.InvalidTokenError ? error.reason : undefined,
+      reason:
+        error instanceof auth.InvalidTokenError || error instanceof auth.InvalidDpopProofError
+          ? error.reason
+          : undefined,
       status: error.status,
       oauthError: error.oauthError,
       headers: auth.buildAuthErrorHeaders(error),
@@ -188,6 +202,26 @@ export async function runConformance(
     await run("forged for a small-order Ed25519 key", () =>
       hostile.verify(plan.tokens.forgedSmallOrder),
     );
+
+    const dpop = verifier({});
+    const dpopRequest = (proof: string) => ({
+      method: "GET",
+      url: plan.dpop.url,
+      headers: new Headers({ authorization: `DPoP ${plan.dpop.token}`, dpop: proof }),
+    });
+    for (const [i, proof] of plan.dpop.proofs.entries()) {
+      await run(`DPoP proof ${i}`, async () => {
+        const claims = await dpop.authenticateRequest(dpopRequest(proof));
+        return { sub: claims.sub, jkt: claims.dpop?.jkt };
+      });
+    }
+    await run("DPoP proof replayed", () =>
+      dpop.authenticateRequest(dpopRequest(plan.dpop.proofs[0] as string)),
+    );
+    await run("DPoP proof signed by another key", () =>
+      dpop.authenticateRequest(dpopRequest(plan.dpop.wrongSigner)),
+    );
+    await run("DPoP-bound token as Bearer", () => dpop.authenticate(`Bearer ${plan.dpop.token}`));
 
     const tokens = auth.createClientCredentialsClient({
       tokenEndpoint: plan.tokenEndpoint,

@@ -118,6 +118,25 @@ export function describeConformance(
       );
     });
 
+    it("DPoP: accepts each proof once, refuses a replay, a wrong signer and the bound token as Bearer", () => {
+      for (const i of [0, 1]) {
+        expect(outcome(`DPoP proof ${i}`)).toEqual({
+          ok: true,
+          value: { sub: SUBJECT, jkt: host.plan.dpop.jkt },
+        });
+      }
+      const proofError = (reason: string) => ({
+        ok: false,
+        code: "ERR_AUTH_INVALID_DPOP_PROOF",
+        reason,
+        status: 401,
+        oauthError: "invalid_dpop_proof",
+      });
+      expect(outcome("DPoP proof replayed")).toMatchObject(proofError("replay"));
+      expect(outcome("DPoP proof signed by another key")).toMatchObject(proofError("signature"));
+      expect(outcome("DPoP-bound token as Bearer")).toMatchObject(invalidToken("dpop_bound"));
+    });
+
     it("token client: concurrent calls share one request, and the token is cached", () => {
       expect(outcome("token client, concurrent calls")).toEqual({
         ok: true,

@@ -173,6 +173,28 @@ export default async function StatusPage() {
             <Stat label="Cache hits" value={stats.cacheHits} />
             <Stat label="Cache misses" value={stats.cacheMisses} />
           </div>
+          {data.dpopJkt === undefined ? (
+            <p className="hint" data-testid="dpop-binding">
+              Bearer tokens (DPoP off: set <code>DPOP=on</code> to bind tokens to a key).
+            </p>
+          ) : (
+            <div data-testid="dpop-binding">
+              <p>
+                DPoP-bound tokens (RFC 9449), key thumbprint{" "}
+                <code className="mono" data-testid="dpop-jkt">
+                  {data.dpopJkt}
+                </code>
+              </p>
+              <div className="stat-row">
+                <Stat label="Proofs sent" value={stats.dpopProofs} testId="dpop-proofs" />
+                <Stat
+                  label="Nonce retries"
+                  value={stats.dpopNonceRetries}
+                  testId="dpop-nonce-retries"
+                />
+              </div>
+            </div>
+          )}
           {data.events.length > 0 ? (
             <details>
               <summary>Recent token events</summary>
