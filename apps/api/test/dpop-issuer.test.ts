@@ -48,7 +48,7 @@ describe("the DPoP token client against the API and the development issuer", () 
         ]);
         expect(who.clientId).toBe("dev-dpop");
         expect(binding.jkt).toBe(await tokens.dpopKeyThumbprint());
-        expect(Array.isArray(items)).toBe(true);
+        expect(Array.isArray(items.items)).toBe(true);
         expect(tokens.stats().dpopProofs).toBeGreaterThanOrEqual(2);
       } finally {
         await tokens.close();

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { NO_CREDENTIALS_CHALLENGE } from "./fixtures/challenges.js";
 import { type SignedApi, startSignedApi } from "./fixtures/signed-api.js";
 import { openItemStream } from "./fixtures/sse-stream.js";
 import { callTrpc, metricValue } from "./fixtures/test-api.js";
@@ -34,7 +35,7 @@ describe("items.onChange", () => {
   it("answers 401 with a challenge, not a stream, without a token", async () => {
     const stream = await openItemStream(server.api);
     expect(stream.status).toBe(401);
-    expect(stream.headers.get("www-authenticate")).toBe('Bearer realm="api"');
+    expect(stream.headers.get("www-authenticate")).toBe(NO_CREDENTIALS_CHALLENGE);
     expect(stream.headers.get("content-type")).toMatch(/^application\/json/);
     expect(stream.error).toMatchObject({ error: { data: { code: "UNAUTHORIZED" } } });
   });

@@ -53,6 +53,28 @@ describe.each(backends)("the %s backend", (_, backend) => {
     );
   });
 
+  it.each(["RS256", "PS256"])(
+    "refuses an %s signature one octet short, its leading zero dropped (RFC 8017 §8)",
+    async (alg) => {
+      const key = generateTestKey(`short-${alg}`, { alg });
+      const prepared = await backend.importPublicKey(publicJwk(key.publicJwk), [alg]);
+      // About one signature in 256 starts with a zero octet; the same integer without it is
+      // another spelling of that signature, which OpenSSL's PSS check takes.
+      let input = "";
+      let signature = new Uint8Array([1]);
+      for (let i = 0; signature[0] !== 0; i++) {
+        input = `input-${i}`;
+        signature = signBytes(alg, key.privateKey, input);
+      }
+      const verifyKey = prepared?.get(alg) as object;
+      expect(await backend.verify(alg, verifyKey, input, signature)).toBe(true);
+      expect(await backend.verify(alg, verifyKey, input, signature.subarray(1))).toBe(false);
+      const padded = new Uint8Array(signature.length + 1);
+      padded.set(signature, 1);
+      expect(await backend.verify(alg, verifyKey, input, padded)).toBe(false);
+    },
+  );
+
   it("prepares a key only for the algorithms asked for", async () => {
     const key = generateTestKey("rsa");
     const prepared = await backend.importPublicKey(publicJwk(key.publicJwk), ["RS256", "PS512"]);

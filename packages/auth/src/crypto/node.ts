@@ -9,6 +9,7 @@ import {
   verify,
 } from "node:crypto";
 import type { CryptoBackend, VerifyKey } from "./backend.js";
+import { rsaSignatureLength } from "./rsa-signature-length.js";
 
 /** How one JWS `alg` is checked with `crypto.verify`. */
 interface AlgorithmSpec {
@@ -18,6 +19,8 @@ interface AlgorithmSpec {
   input: (key: KeyObject) => KeyObject | VerifyKeyObjectInput;
   /** For ES*: the raw (r || s) signature length. */
   signatureLength?: number;
+  /** RS* and PS*: the signature is as long as the key's modulus. */
+  rsa?: true;
 }
 
 const plain = (key: KeyObject) => key;
@@ -32,12 +35,12 @@ const ieeeP1363 = (key: KeyObject): VerifyKeyObjectInput => ({ key, dsaEncoding:
 // Object.prototype member.
 const SPECS: ReadonlyMap<string, AlgorithmSpec> = new Map(
   Object.entries({
-    RS256: { hash: "sha256", input: plain },
-    RS384: { hash: "sha384", input: plain },
-    RS512: { hash: "sha512", input: plain },
-    PS256: { hash: "sha256", input: pss },
-    PS384: { hash: "sha384", input: pss },
-    PS512: { hash: "sha512", input: pss },
+    RS256: { hash: "sha256", input: plain, rsa: true },
+    RS384: { hash: "sha384", input: plain, rsa: true },
+    RS512: { hash: "sha512", input: plain, rsa: true },
+    PS256: { hash: "sha256", input: pss, rsa: true },
+    PS384: { hash: "sha384", input: pss, rsa: true },
+    PS512: { hash: "sha512", input: pss, rsa: true },
     ES256: { hash: "sha256", input: ieeeP1363, signatureLength: 64 },
     ES384: { hash: "sha384", input: ieeeP1363, signatureLength: 96 },
     ES512: { hash: "sha512", input: ieeeP1363, signatureLength: 132 },
@@ -45,6 +48,9 @@ const SPECS: ReadonlyMap<string, AlgorithmSpec> = new Map(
     Ed25519: { hash: null, input: plain },
   } satisfies Record<string, AlgorithmSpec>),
 );
+
+// The modulus length of each prepared RSA key, by the object `verify` receives.
+const rsaLengths = new WeakMap<VerifyKey, number>();
 
 /** `node:crypto` and `Buffer`: Node, and Bun (which implements both natively). */
 export const cryptoBackend: CryptoBackend = {
@@ -58,7 +64,10 @@ export const cryptoBackend: CryptoBackend = {
     const keys = new Map<string, VerifyKey>();
     for (const alg of algorithms) {
       const spec = SPECS.get(alg);
-      if (spec !== undefined) keys.set(alg, spec.input(keyObject));
+      if (spec === undefined) continue;
+      const key = spec.input(keyObject);
+      if (spec.rsa && jwk.kty === "RSA") rsaLengths.set(key, rsaSignatureLength(jwk.n));
+      keys.set(alg, key);
     }
     return keys;
   },
@@ -69,6 +78,7 @@ export const cryptoBackend: CryptoBackend = {
     if (spec.signatureLength !== undefined && signature.length !== spec.signatureLength) {
       return false;
     }
+    if (spec.rsa && signature.length !== rsaLengths.get(key)) return false;
     try {
       return verify(
         spec.hash,

@@ -1,5 +1,6 @@
 import type { CryptoBackend, PublicJwk, VerifyKey } from "./backend.js";
 import { decodeBase64urlBytes, encodeBase64url } from "./base64url-codec.js";
+import { rsaSignatureLength } from "./rsa-signature-length.js";
 import { hmacSha256, sha256 } from "./sha256.js";
 
 // The WebCrypto types, named from the global `crypto` (this package's types do not include the DOM).
@@ -84,7 +85,8 @@ export const cryptoBackend: CryptoBackend = {
       const prepared: WebVerifyKey = {
         key,
         params: spec.verifyParams(jwk),
-        signatureLength: spec.signatureLength,
+        // RS* and PS*: as long as the modulus; ES*: r || s.
+        signatureLength: jwk.kty === "RSA" ? rsaSignatureLength(jwk.n) : spec.signatureLength,
       };
       keys.set(alg, prepared);
     }
