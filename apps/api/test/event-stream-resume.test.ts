@@ -1,0 +1,91 @@
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  type ClientCredentialsClient,
+  createAuthorizedFetch,
+  createClientCredentialsClient,
+  readEventStream,
+} from "@repo/auth";
+import { type RunningIssuer, startIssuer } from "@repo/issuer";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import type { ApiServer } from "../src/server.js";
+import { callTrpc, startTestApi } from "./fixtures/test-api.js";
+
+// The package's SSE client against the real stack: tokens live 3 s, so a subscription crosses
+// several expiries; each ends the stream, the client reconnects with the token client's next
+// token and Last-Event-ID, and the changes written meanwhile arrive once each, in order.
+const AUDIENCE = "https://api.example.local";
+let keysDir: string;
+let issuer: RunningIssuer;
+let api: ApiServer;
+let tokens: ClientCredentialsClient;
+
+beforeAll(async () => {
+  keysDir = await mkdtemp(join(tmpdir(), "api-resume-keys-"));
+  const devTenant = JSON.parse(
+    await readFile(new URL("../../issuer/tenant.dev.json", import.meta.url), "utf8"),
+  ) as { apis: { tokenLifetime: number }[] } & Record<string, unknown>;
+  const { $comment: _comment, ...tenant } = devTenant;
+  for (const entry of tenant.apis) entry.tokenLifetime = 3;
+  issuer = await startIssuer({ port: 0, keysDir, quiet: true, tenant: tenant as never });
+  ({ api } = await startTestApi({ ISSUER_BASE_URL: issuer.issuer }));
+  tokens = createClientCredentialsClient({
+    issuerBaseURL: issuer.issuer,
+    clientId: "dev-reader",
+    clientSecret: "dev-reader-secret",
+    audience: AUDIENCE,
+  });
+});
+
+afterAll(async () => {
+  await tokens?.close();
+  await api?.close();
+  await issuer?.close();
+  await rm(keysDir, { recursive: true, force: true });
+});
+
+it("resumes a subscription across token expiries without losing or repeating a change", async () => {
+  const { access_token } = await issuer.requestToken({ clientId: "dev-writer" });
+  const writer = `Bearer ${access_token}`;
+  const controller = new AbortController();
+  const received: string[] = [];
+  const ends: string[] = [];
+  let writing = true;
+  const created: string[] = [];
+
+  const write = async () => {
+    for (let i = 0; writing; i++) {
+      const answer = await callTrpc(api, "items.create", {
+        authorization: writer,
+        method: "POST",
+        input: { name: `item ${i}` },
+      });
+      expect(answer.status).toBe(200);
+      created.push((answer.body as { result: { data: { id: string } } }).result.data.id);
+    }
+  };
+
+  let writer$: Promise<void> | undefined;
+  for await (const event of readEventStream({
+    url: `${api.trpcUrl}/items.onChange`,
+    fetch: createAuthorizedFetch(tokens),
+    reconnectDelay: 20,
+    signal: controller.signal,
+  })) {
+    if (event.event === "connected") writer$ ??= write();
+    if (event.event !== "message") continue;
+    const data = JSON.parse(event.data) as { type: string; item?: { id: string } };
+    if (data.item !== undefined) received.push(data.item.id);
+    else ends.push(data.type);
+    if (ends.length === 2 && writing) {
+      writing = false;
+      await writer$;
+    }
+    if (!writing && received.length === created.length) controller.abort();
+  }
+
+  expect(ends).toEqual(["token_expired", "token_expired"]);
+  expect(created.length).toBeGreaterThan(0);
+  expect(received).toEqual(created);
+});
