@@ -5,10 +5,13 @@ import {
   type ClientCredentialsClient,
   createAuthorizedFetch,
   createClientCredentialsClient,
+  createFetchEventSource,
   readEventStream,
 } from "@repo/auth";
 import { type RunningIssuer, startIssuer } from "@repo/issuer";
+import { createTRPCClient, httpLink, httpSubscriptionLink, splitLink } from "@trpc/client";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import type { AppRouter } from "../src/index.js";
 import type { ApiServer } from "../src/server.js";
 import { callTrpc, startTestApi } from "./fixtures/test-api.js";
 
@@ -88,4 +91,67 @@ it("resumes a subscription across token expiries without losing or repeating a c
   expect(ends).toEqual(["token_expired", "token_expired"]);
   expect(created.length).toBeGreaterThan(0);
   expect(received).toEqual(created);
+});
+
+it("serves tRPC's httpSubscriptionLink through a fetch EventSource: fresh token per connect, resumable", async () => {
+  const authorizedFetch = createAuthorizedFetch(tokens);
+  const trpc = createTRPCClient<AppRouter>({
+    links: [
+      splitLink({
+        condition: (op) => op.type === "subscription",
+        true: httpSubscriptionLink({
+          url: api.trpcUrl,
+          EventSource: createFetchEventSource(authorizedFetch, { reconnectDelay: 20 }),
+        }),
+        false: httpLink({ url: api.trpcUrl, fetch: authorizedFetch }),
+      }),
+    ],
+  });
+  const { access_token } = await issuer.requestToken({ clientId: "dev-writer" });
+  const writer = `Bearer ${access_token}`;
+  const create = async (name: string) => {
+    const answer = await callTrpc(api, "items.create", {
+      authorization: writer,
+      method: "POST",
+      input: { name },
+    });
+    return (answer.body as { result: { data: { id: string } } }).result.data.id;
+  };
+
+  /** One subscription until the server ends it; the ids it received, and its last event. */
+  const follow = (lastEventId: string | undefined, onStart: () => void) =>
+    new Promise<{ ids: string[]; eventIds: string[]; end: string }>((resolve, reject) => {
+      const ids: string[] = [];
+      const eventIds: string[] = [];
+      let end = "";
+      const subscription = trpc.items.onChange.subscribe(
+        { lastEventId },
+        {
+          onStarted: onStart,
+          onData(event) {
+            if ("id" in event) {
+              eventIds.push(event.id);
+              ids.push(event.data.type === "deleted" ? event.data.id : event.data.item.id);
+            } else end = event.type;
+          },
+          onComplete: () => resolve({ ids, eventIds, end }),
+          onError(error) {
+            subscription.unsubscribe();
+            reject(error);
+          },
+        },
+      );
+    });
+
+  const created: string[] = [];
+  const first = await follow(undefined, () => {
+    void create("via the link").then((id) => created.push(id));
+  });
+  expect(first.end).toBe("token_expired");
+  expect(first.ids).toEqual(created);
+  // Written while no subscription is open: the next one gets it by resuming after the last id.
+  created.push(await create("between subscriptions"));
+  const second = await follow(first.eventIds.at(-1), () => {});
+  expect(second.end).toBe("token_expired");
+  expect([...first.ids, ...second.ids]).toEqual(created);
 });

@@ -4,6 +4,11 @@ export {
   type ServerSentEvent,
 } from "./event-stream-parser.js";
 export {
+  createFetchEventSource,
+  type FetchEventSource,
+  type FetchEventSourceConstructor,
+} from "./fetch-event-source.js";
+export {
   type EventStreamConnectionEvent,
   EventStreamError,
   type ReadEventStreamOptions,
