@@ -143,6 +143,31 @@ describe("as dev-writer", () => {
     await page.close();
   });
 
+  it("the list shows an item another client creates, live, and /status counts the relay", async () => {
+    const page = await open(writer, "/");
+    await expect.poll(() => page.getByTestId("live-state").textContent()).toContain("live");
+    // Another client writes straight to the API with its own token.
+    const { access_token } = await issuer.requestToken({ clientId: "dev-writer" });
+    const created = await fetch(`${api.trpcUrl}/items.create`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${access_token}`, "content-type": "application/json" },
+      body: JSON.stringify({ name: "Written elsewhere" }),
+    });
+    expect(created.status).toBe(200);
+    await expect
+      .poll(() => page.getByTestId("item-list").textContent())
+      .toContain("Written elsewhere");
+    await screenshot(page, "home-live-item");
+
+    const status = await open(writer, "/status");
+    expect(Number(await status.getByTestId("relay-open").textContent())).toBeGreaterThanOrEqual(1);
+    expect(Number(await status.getByTestId("relay-relayed").textContent())).toBeGreaterThanOrEqual(
+      1,
+    );
+    await status.close();
+    await page.close();
+  });
+
   it("a name the API rejects shows its 400 inline and keeps the draft", async () => {
     const page = await open(writer, "/");
     const tooLong = "x".repeat(101);
