@@ -49,7 +49,10 @@ afterAll(async () => {
 });
 
 it("resumes a subscription across token expiries without losing or repeating a change", async () => {
-  const { access_token } = await issuer.requestToken({ clientId: "dev-writer" });
+  const { access_token } = await issuer.requestToken({
+    clientId: "dev-writer",
+    audience: AUDIENCE,
+  });
   const writer = `Bearer ${access_token}`;
   const controller = new AbortController();
   const received: string[] = [];
@@ -107,7 +110,10 @@ it("serves tRPC's httpSubscriptionLink through a fetch EventSource: fresh token 
       }),
     ],
   });
-  const { access_token } = await issuer.requestToken({ clientId: "dev-writer" });
+  const { access_token } = await issuer.requestToken({
+    clientId: "dev-writer",
+    audience: AUDIENCE,
+  });
   const writer = `Bearer ${access_token}`;
   const create = async (name: string) => {
     const answer = await callTrpc(api, "items.create", {
