@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createAuthorizedFetch, createClientCredentialsClient, readEventStream } from "@repo/auth";
 import { type RunningIssuer, startIssuer } from "@repo/issuer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ApiServer } from "../src/server.js";
@@ -102,6 +103,52 @@ describe("a subscription's lifetime", () => {
     const again = await openItemStream(api, { authorization: oldToken });
     expect(again.status).toBe(401);
     current.close();
+  });
+
+  it("a token-client subscriber resumes after key_revoked with a new token, missing nothing", async () => {
+    const tokens = createClientCredentialsClient({
+      issuerBaseURL: issuer.issuer,
+      clientId: "dev-reader",
+      clientSecret: "dev-reader-secret",
+      audience: AUDIENCE,
+    });
+    const controller = new AbortController();
+    const seen: string[] = [];
+    const created: unknown[] = [];
+    let connections = 0;
+    try {
+      for await (const event of readEventStream({
+        url: `${api.trpcUrl}/items.onChange`,
+        fetch: createAuthorizedFetch(tokens),
+        reconnectDelay: 20,
+        signal: controller.signal,
+        onConnection: (info) => {
+          if (info.type === "open") connections += 1;
+        },
+      })) {
+        if (event.event === "connected" && connections === 1) {
+          created.push(await create("before the rotation"));
+        }
+        if (event.event !== "message") continue;
+        const data = JSON.parse(event.data) as { type: string; item?: unknown };
+        seen.push(data.type);
+        if (data.type === "created" && created.length === 1) {
+          // The token the client holds was signed by the key about to be retired.
+          await issuer.rotateKeys();
+          await issuer.retirePreviousKeys();
+          writer = `Bearer ${(await issuer.requestToken({ clientId: "dev-writer", audience: AUDIENCE })).access_token}`;
+        }
+        if (data.type === "key_revoked") created.push(await create("while reconnecting"));
+        if (data.type === "created" && created.length === 2) {
+          expect(data.item).toEqual(created[1]);
+          controller.abort();
+        }
+      }
+    } finally {
+      await tokens.close();
+    }
+    expect(seen).toEqual(["created", "key_revoked", "created"]);
+    expect(connections).toBe(2);
   });
 
   it("ends every stream with shutting_down when the server stops", async () => {
