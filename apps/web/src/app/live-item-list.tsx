@@ -1,7 +1,7 @@
 "use client";
 
 import { useRouter } from "next/navigation";
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import type { Item } from "../server/home-data";
 
 type Change =
@@ -20,11 +20,13 @@ function apply(items: readonly Item[], change: Change): Item[] {
 /**
  * The item list, kept live: it listens to this app's relay (`/api/items/stream`, Server-Sent
  * Events without any token) and applies each change another client makes. When the relay reports
- * a `gap` (changes it could not replay), and once connected (for writes made between the render and
- * the connection), the page is refreshed from the server.
+ * a `gap` (changes it could not replay), and when it is `ready` (for writes made between the render
+ * and the subscription), the page is refreshed from the server.
  */
 export function LiveItemList({ items: rendered }: { items: readonly Item[] }) {
-  const router = useRouter();
+  // The stream must outlive refreshes: the effect reads the router through a ref, not as a
+  // dependency that a refresh may replace (which would reconnect and open a window for misses).
+  const router = useRef(useRouter());
   const [items, setItems] = useState<readonly Item[]>(rendered);
   const [live, setLive] = useState(false);
 
@@ -33,21 +35,20 @@ export function LiveItemList({ items: rendered }: { items: readonly Item[] }) {
 
   useEffect(() => {
     const source = new EventSource("/api/items/stream");
-    let connectedOnce = false;
-    source.addEventListener("open", () => {
+    // The relay's API subscription is open: anything written from now on arrives here, and a
+    // refresh brings what was written since this page was rendered.
+    source.addEventListener("ready", () => {
       setLive(true);
-      if (connectedOnce) return;
-      connectedOnce = true;
-      router.refresh();
+      router.current.refresh();
     });
     source.addEventListener("error", () => setLive(false));
     source.addEventListener("change", (event) => {
       const change = JSON.parse((event as MessageEvent<string>).data) as Change;
       setItems((current) => apply(current, change));
     });
-    source.addEventListener("gap", () => router.refresh());
+    source.addEventListener("gap", () => router.current.refresh());
     return () => source.close();
-  }, [router]);
+  }, []);
 
   return (
     <>

@@ -2,7 +2,7 @@ import "server-only";
 import type { AppRouter, ItemChange } from "@repo/api";
 import { createAuthorizedFetch, createFetchEventSource } from "@repo/auth";
 import { createTRPCClient, httpSubscriptionLink } from "@trpc/client";
-import { getWebEnv } from "./env";
+import { getWebEnv, WebEnvError } from "./env";
 import { processSingleton } from "./process-singleton";
 import { getTokenClient } from "./token-client";
 
@@ -51,21 +51,43 @@ function getSubscriptionClient() {
 
 const encoder = new TextEncoder();
 
-/** An SSE event for the browser: `change` (with the API's id, for the browser's Last-Event-ID) or `gap`. */
-function sseEvent(event: "change" | "gap", data: ItemChange | object, id?: string): Uint8Array {
+/**
+ * An SSE event for the browser: `change` (with the API's id, for the browser's Last-Event-ID),
+ * `gap`, or `ready` (the API subscription is open: what is written from now on will be relayed).
+ */
+function sseEvent(
+  event: "change" | "gap" | "ready",
+  data: ItemChange | object,
+  id?: string,
+): Uint8Array {
   return encoder.encode(
     `${id === undefined ? "" : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`,
   );
 }
 
 /**
- * `GET /api/items/stream`: relays `items.onChange` to a browser as Server-Sent Events. This server
+ * `GET /api/items/stream`: relays `items.onChange` to a browser as Server-Sent Events, with a
+ * `ready` event once the API subscription is open (a page loads the list after it, so no write
+ * falls between the list and the stream). This server
  * subscribes as its M2M client; the browser only ever sees item changes, never a token. The
  * browser's `Last-Event-ID` is passed on to the API, so an `EventSource` that reconnects misses
  * nothing; a stream the API ends (`token_expired`, `key_revoked`, `shutting_down`) is resumed here
  * with a fresh token, unseen by the browser.
  */
 export function relayItemChanges(request: Request): Response {
+  try {
+    getWebEnv();
+  } catch (error) {
+    if (!(error instanceof WebEnvError)) throw error;
+    console.error(
+      JSON.stringify({ level: "error", msg: "live relay misconfigured", problems: error.problems }),
+    );
+    // Not a stream: an EventSource stops on this status instead of retrying.
+    return Response.json(
+      { error: "The live relay is not configured" },
+      { status: 503, headers: { "cache-control": "no-store" } },
+    );
+  }
   const counters = stats();
   let stop: () => void = () => {};
   const body = new ReadableStream<Uint8Array>({
@@ -91,10 +113,16 @@ export function relayItemChanges(request: Request): Response {
       };
       request.signal.addEventListener("abort", stop, { once: true });
 
+      let ready = false;
       const subscribe = () => {
         const subscription = getSubscriptionClient().items.onChange.subscribe(
           { lastEventId },
           {
+            onStarted() {
+              if (ready) return;
+              ready = true;
+              send(sseEvent("ready", {}));
+            },
             onData(event) {
               if ("id" in event) {
                 lastEventId = event.id;
