@@ -187,6 +187,40 @@ function memorySection(memory, http) {
   );
 }
 
+function streamsSection(streams) {
+  if (!streams) return "Not run.";
+  const { throughput: run, idle } = streams;
+  return paragraphs(
+    `One API process, the development issuer's tokens (${readme("streams")}).`,
+    table(
+      ["measure", "value"],
+      [
+        [
+          "items created (8 writers)",
+          `${count(run.created)} at ${count(Math.round(run.writeRate))}/s`,
+        ],
+        [
+          "changes received on one stream",
+          `${count(run.received)} at ${count(Math.round(run.deliveryRate))}/s`,
+        ],
+        ["delivery ÷ write rate", `${fixed(run.ratio)}×`],
+        [
+          `API heap after GC, idle → ${count(idle.streams)} open streams`,
+          `${mib(idle.before.heapAfterGc)} → ${mib(idle.open.heapAfterGc)}`,
+        ],
+        [
+          `API RSS, idle → ${count(idle.streams)} open streams`,
+          `${mib(idle.before.rss)} → ${mib(idle.open.rss)}`,
+        ],
+        [
+          "per stream",
+          `${fixed(idle.heapPerStream / 1024, 1)} KiB heap, ${fixed(idle.rssPerStream / 1024, 1)} KiB RSS`,
+        ],
+      ],
+    ),
+  );
+}
+
 function runtimesSection(runtimes) {
   if (!runtimes) return "Not run.";
   return paragraphs(
@@ -365,6 +399,10 @@ export function renderResults({ results, targets, environment, startedAt, elapse
     "## 6. Runtimes",
     "",
     runtimesSection(results.runtimes),
+    "",
+    "## 7. Subscription streams",
+    "",
+    streamsSection(results.streams),
     "",
   ].join("\n");
 }

@@ -176,6 +176,38 @@ export const TARGETS = [
       );
     },
   },
+  {
+    id: "stream-throughput",
+    name: "One subscription stream",
+    goal: "delivers ≥ 0.9× the rate the API accepts writes (no backlog)",
+    bound: 0.9,
+    measure: ({ streams }, bound) => {
+      const run = streams?.throughput;
+      return (
+        run && {
+          value: `${fixed(run.ratio)}× the write rate (${count(Math.round(run.deliveryRate))} events/s for ${count(Math.round(run.writeRate))} writes/s, ${count(run.received)} of ${count(run.created)} received)`,
+          met: run.ratio >= bound && run.received === run.created,
+          miss: `${fixed((1 - run.ratio / bound) * 100, 0)}% under`,
+        }
+      );
+    },
+  },
+  {
+    id: "stream-idle-memory",
+    name: "Idle subscription streams",
+    goal: "≤ 96 KiB of API heap per open idle stream (1 000 streams in < 100 MiB)",
+    bound: 96 * 1024,
+    measure: ({ streams }, bound) => {
+      const idle = streams?.idle;
+      return (
+        idle && {
+          value: `${fixed(idle.heapPerStream / 1024, 1)} KiB heap, ${fixed(idle.rssPerStream / 1024, 1)} KiB RSS per stream (${count(idle.streams)} streams)`,
+          met: idle.heapPerStream <= bound,
+          miss: `${fixed((idle.heapPerStream / bound - 1) * 100, 0)}% over`,
+        }
+      );
+    },
+  },
 ];
 
 /** "10 000× 401, 3× 503" */

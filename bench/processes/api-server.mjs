@@ -6,7 +6,7 @@ import { memoryReport } from "../lib/server-memory.mjs";
 reportFailures();
 
 const api = await import("@repo/api");
-const { issuerBaseURL, audience } = JSON.parse(process.argv[2]);
+const { issuerBaseURL, audience, env: extra = {} } = JSON.parse(process.argv[2]);
 const env = {
   NODE_ENV: "production",
   ISSUER_BASE_URL: issuerBaseURL,
@@ -15,6 +15,7 @@ const env = {
   HOST: "127.0.0.1",
   LOG_LEVEL: "silent",
   DATA_DIR: "memory://",
+  ...extra,
 };
 const parsed = api.parseEnv(env);
 if (!parsed.ok) throw new Error(parsed.message);

@@ -4,6 +4,7 @@ import {
   requireScopes as checkScopes,
   DpopRequiredError,
   InsufficientScopeError,
+  InvalidTokenError,
   isAuthError,
 } from "@repo/auth";
 import { type AnyTRPCRouter, TRPCError } from "@trpc/server";
@@ -50,7 +51,8 @@ export type HttpAuthGate = (
  *   `WWW-Authenticate` or `Retry-After` (`auth-response-headers.ts`) and tRPC's error body.
  *
  * A subscription also needs a valid input (400 otherwise, which tRPC would only report inside a
- * stream) and a place under the per-client stream cap (429 with `Retry-After` otherwise).
+ * stream), a token whose `exp` has not passed (401 even within the clock leeway: the stream would
+ * end at once) and a place under the per-client stream cap (429 with `Retry-After` otherwise).
  *
  * After auth: methods the procedures do not take get 405 with `Allow`; a HEAD is served as the GET
  * it stands for (RFC 9110 §9.3.2), Node sending its headers without the body.
@@ -62,12 +64,9 @@ export function createHttpAuthGate(options: {
   authenticate: (ctx: Context) => Promise<AuthenticatedClaims>;
   /**
    * Takes a place for a subscription stream about to open (released when the response closes),
-   * or answers how many seconds to wait when the caller holds too many.
+   * or says why it may not open.
    */
-  admitStream?: (
-    claims: AuthenticatedClaims,
-    res: ServerResponse,
-  ) => { retryAfter: number } | undefined;
+  admitStream?: (claims: AuthenticatedClaims, res: ServerResponse) => StreamRefusal | undefined;
 }): HttpAuthGate {
   const { router, authenticate, admitStream } = options;
   const plan = createTrpcRequestPlanner(router, options.maxBatchSize);
@@ -164,6 +163,12 @@ export function createHttpAuthGate(options: {
     const streams =
       planned.refusal === undefined && planned.calls.some((call) => call.type === "subscription");
     const refused = streams ? admitStream?.(claims, res) : undefined;
+    if (refused?.kind === "expired") {
+      // Within the clock leeway a token still verifies, but a stream opened with it would end at
+      // once: 401 invalid_token makes the caller's token client fetch a fresh token instead.
+      const expired = new InvalidTokenError("expired", { claim: "exp" });
+      return authFailure(toTRPCError(expired) as TRPCError, res, planned, ctx);
+    }
     if (refused !== undefined) {
       const error = new TRPCError({
         code: "TOO_MANY_REQUESTS",
@@ -220,6 +225,13 @@ export function createHttpAuthGate(options: {
     return guard(req, res, planned, guarded, ctx, search);
   };
 }
+
+/** Why a subscription stream may not open although its token verified. */
+export type StreamRefusal =
+  /** The token's `exp` has passed (it verified within the clock leeway). */
+  | { kind: "expired" }
+  /** The client holds as many streams as it may; retry after this many seconds. */
+  | { kind: "busy"; retryAfter: number };
 
 /** The scopes the calls need and the verified token lacks, as one error; none missing: undefined. */
 function missingScopes(

@@ -123,9 +123,10 @@ export async function startApiServer(
     replayStore,
     onKeysRetired: () => streams.keysRetired(),
   });
+  const now = options.now ?? Date.now;
   const streams = createStreamLifetimes({
     verifier,
-    now: options.now ?? Date.now,
+    now,
     onEnd: (reason) => metrics.recordStreamEnd(reason),
   });
   let publicTrpcUrl = "";
@@ -153,8 +154,9 @@ export async function startApiServer(
     maxBatchSize: MAX_BATCH_SIZE,
     fastQueries: options.fastQueries !== false,
     admitStream(claims, res) {
+      if (claims.exp * 1000 <= now()) return { kind: "expired" };
       const release = admission.admit(claims.azp ?? claims.client_id ?? claims.sub);
-      if (release === undefined) return { retryAfter: STREAM_RETRY_AFTER_SECONDS };
+      if (release === undefined) return { kind: "busy", retryAfter: STREAM_RETRY_AFTER_SECONDS };
       res.once("close", release);
       return undefined;
     },

@@ -50,6 +50,15 @@ describe("items.onChange", () => {
     expect(stream.headers.get("www-authenticate")).toMatch(/error="invalid_token"/);
   });
 
+  it("refuses (401) a token past its exp that verifies only within the clock leeway", async () => {
+    const exp = Math.floor(Date.now() / 1000) - 2;
+    const justExpired = await server.bearer({ scope: "read:items", iat: exp - 60, exp });
+    expect((await callTrpc(server.api, "whoami", { authorization: justExpired })).status).toBe(200);
+    const stream = await openItemStream(server.api, { authorization: justExpired });
+    expect(stream.status).toBe(401);
+    expect(stream.headers.get("www-authenticate")).toMatch(/error="invalid_token"/);
+  });
+
   it("answers 403 insufficient_scope for a token without read:items", async () => {
     const stream = await openItemStream(server.api, {
       authorization: await server.bearer({ scope: "write:items" }),

@@ -1,4 +1,5 @@
 export * from "./errors.js";
+export * from "./event-stream/index.js";
 export * from "./http.js";
 export * from "./token-client/index.js";
 export * from "./verifier/index.js";

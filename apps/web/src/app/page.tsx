@@ -1,8 +1,9 @@
 import { ExpiryCountdown } from "../components/expiry-countdown";
 import { ProblemPanel } from "../components/problem-panel";
 import { requiredScopes } from "../lib/scopes";
-import { type Item, loadHome } from "../server/home-data";
+import { loadHome } from "../server/home-data";
 import { CreateItemForm } from "./create-item-form";
+import { LiveItemList } from "./live-item-list";
 
 export const dynamic = "force-dynamic";
 
@@ -20,25 +21,6 @@ function PageHead() {
 
 function ScopeChip({ scope, held }: { scope: string; held: boolean }) {
   return <span className={held ? "chip" : "chip missing"}>{scope}</span>;
-}
-
-function ItemList({ items }: { items: readonly Item[] }) {
-  if (items.length === 0) {
-    return <p className="empty">No items yet. Create the first one below.</p>;
-  }
-  return (
-    <ul className="items" data-testid="item-list">
-      {items.map((item) => (
-        <li key={item.id}>
-          <span>{item.name}</span>
-          <span className="meta">
-            by <span className="mono">{item.createdBy}</span> ·{" "}
-            <time dateTime={item.createdAt}>{item.createdAt.slice(11, 19)} UTC</time>
-          </span>
-        </li>
-      ))}
-    </ul>
-  );
 }
 
 export default async function HomePage() {
@@ -133,7 +115,7 @@ export default async function HomePage() {
             </span>
           </div>
           {items.ok ? (
-            <ItemList items={items.items} />
+            <LiveItemList items={items.items} />
           ) : (
             <p className="message warn" data-testid="list-forbidden">
               The API refused to list items (403): that needs <code>{items.missingScope}</code>,

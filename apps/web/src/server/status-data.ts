@@ -8,6 +8,7 @@ import { getApiCallLog, getPublicApiClient } from "./api-client";
 import { describeProblem, type Problem } from "./describe-problem";
 import { getWebEnv } from "./env";
 import { logFailure, problemContext } from "./home-data";
+import { getRelayStats, type RelayStats } from "./item-relay";
 import { getTokenClient, getTokenEventLog } from "./token-client";
 import { previewToken, type TokenPreview } from "./token-preview";
 
@@ -39,6 +40,8 @@ export type StatusData =
       readonly health: { ok: true; value: Health } | { ok: false; problem: Problem };
       readonly calls: readonly ApiCall[];
       readonly since: number;
+      /** Browser streams of `/api/items/stream` open now, and the changes relayed so far. */
+      readonly relay: RelayStats;
     };
 
 async function loadToken(): Promise<TokenState> {
@@ -100,5 +103,6 @@ export async function loadStatus(): Promise<StatusData> {
     health,
     calls: getApiCallLog().recent(),
     since: events.startedAt,
+    relay: getRelayStats(),
   };
 }

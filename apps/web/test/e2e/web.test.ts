@@ -149,6 +149,45 @@ describe("as dev-writer", () => {
     await page.close();
   });
 
+  it("the list shows an item another client creates, live, and /status counts the relay", async () => {
+    const page = await open(writer, "/");
+    await expect.poll(() => page.getByTestId("live-state").textContent()).toContain("live");
+    // Another client writes straight to the API with its own token.
+    const { access_token } = await issuer.requestToken({ clientId: "dev-writer" });
+    const createElsewhere = async (name: string) => {
+      const created = await fetch(`${api.trpcUrl}/items.create`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${access_token}`, "content-type": "application/json" },
+        body: JSON.stringify({ name }),
+      });
+      expect(created.status).toBe(200);
+    };
+    await createElsewhere("Written elsewhere");
+    await expect
+      .poll(() => page.getByTestId("item-list").textContent())
+      .toContain("Written elsewhere");
+    // The list keeps following: a second write shows too.
+    await createElsewhere("Written elsewhere, later");
+    await expect
+      .poll(() => page.getByTestId("item-list").textContent())
+      .toContain("Written elsewhere, later");
+    await screenshot(page, "home-live-item");
+
+    const status = await open(writer, "/status");
+    expect(Number(await status.getByTestId("relay-open").textContent())).toBeGreaterThanOrEqual(1);
+    await expect
+      .poll(
+        async () => {
+          await status.reload();
+          return Number(await status.getByTestId("relay-relayed").textContent());
+        },
+        { timeout: 10_000 },
+      )
+      .toBeGreaterThanOrEqual(1);
+    await status.close();
+    await page.close();
+  });
+
   it("a name the API rejects shows its 400 inline and keeps the draft", async () => {
     const page = await open(writer, "/");
     const tooLong = "x".repeat(101);
@@ -286,6 +325,10 @@ describe("misconfigured", () => {
         if (path === "/") await screenshot(page, "home-misconfigured");
         await page.close();
       }
+      // The live relay says so with a status an EventSource does not retry, not a broken stream.
+      const relay = await fetch(`${misconfigured.url}/api/items/stream`);
+      expect(relay.status).toBe(503);
+      expect(await relay.json()).toEqual({ error: "The live relay is not configured" });
     } finally {
       await misconfigured.close();
     }

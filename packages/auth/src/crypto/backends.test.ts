@@ -53,7 +53,7 @@ describe.each(backends)("the %s backend", (_, backend) => {
     );
   });
 
-  it.each(["RS256", "PS256"])(
+  it.each(["RS256", "PS256"] as const)(
     "refuses an %s signature one octet short, its leading zero dropped (RFC 8017 §8)",
     async (alg) => {
       const key = generateTestKey(`short-${alg}`, { alg });
@@ -61,7 +61,7 @@ describe.each(backends)("the %s backend", (_, backend) => {
       // About one signature in 256 starts with a zero octet; the same integer without it is
       // another spelling of that signature, which OpenSSL's PSS check takes.
       let input = "";
-      let signature = new Uint8Array([1]);
+      let signature: Uint8Array = new Uint8Array([1]);
       for (let i = 0; signature[0] !== 0; i++) {
         input = `input-${i}`;
         signature = signBytes(alg, key.privateKey, input);

@@ -210,6 +210,16 @@ export default async function StatusPage() {
           ) : null}
         </section>
         <HealthCard health={data.health} />
+        <section className="card" aria-labelledby="relay-title" data-testid="relay-card">
+          <div className="card-head">
+            <h2 id="relay-title">Live updates relay</h2>
+            <span className="hint">/api/items/stream → items.onChange</span>
+          </div>
+          <div className="stat-row">
+            <Stat label="Open relays" value={data.relay.open} testId="relay-open" />
+            <Stat label="Events relayed" value={data.relay.relayed} testId="relay-relayed" />
+          </div>
+        </section>
         <section className="card wide" aria-labelledby="latency-title">
           <div className="card-head">
             <h2 id="latency-title">Recent API calls</h2>
