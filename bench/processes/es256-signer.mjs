@@ -18,7 +18,10 @@ const permissions = Array.from({ length: 12 }, (_, i) => `read:resource-${i}`);
 function signToken(i) {
   const claims = { ...accessTokenClaims(i), permissions, azp: CLIENT_ID };
   const input = `${header}.${base64url(JSON.stringify(claims))}`;
-  const signature = sign("sha256", Buffer.from(input), { key: privateKey, dsaEncoding: "ieee-p1363" });
+  const signature = sign("sha256", Buffer.from(input), {
+    key: privateKey,
+    dsaEncoding: "ieee-p1363",
+  });
   return `${input}.${signature.toString("base64url")}`;
 }
 

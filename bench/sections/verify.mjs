@@ -218,7 +218,8 @@ sendResult({
   minCpuTimeMs: MIN_CPU_TIME_NS / 1e6,
   uniquePool: UNIQUE_POOL,
   // What the cache adds to a miss, per round: the same tokens with the cache on and off.
-  missCost: unique && uniqueOff ? summarize(unique.map((micros, i) => micros - uniqueOff[i])) : undefined,
+  missCost:
+    unique && uniqueOff ? summarize(unique.map((micros, i) => micros - uniqueOff[i])) : undefined,
   missing,
   rows: runnable.map((entry) => ({
     id: entry.id,
