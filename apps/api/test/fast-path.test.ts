@@ -1,4 +1,6 @@
+import { createRequire } from "node:module";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { WRITTEN_FOR_TRPC_SERVER } from "../src/query-fast-path.js";
 import type { ApiServer } from "../src/server.js";
 import { type KeyServer, startKeyServer } from "./fixtures/key-server.js";
 import { createSigner, m2mClaims, type Signer } from "./fixtures/signer.js";
@@ -43,6 +45,19 @@ async function answer(
 }
 
 describe("query fast path", () => {
+  it("runs on the exact @trpc/server version it was written against", () => {
+    const { version } = createRequire(import.meta.url)("@trpc/server/package.json") as {
+      version: string;
+    };
+    expect(
+      version,
+      "query-fast-path.ts copies tRPC internals: check it against this version (this suite), then move WRITTEN_FOR_TRPC_SERVER",
+    ).toBe(WRITTEN_FOR_TRPC_SERVER);
+  });
+
+  // Every request shape: single and batched queries (with and without input), errors (401, 400,
+  // 403, 404, bad input), a mixed batch (207), streams (`trpc-accept: application/jsonl`), HEAD
+  // and the methods tRPC refuses.
   it("answers GET queries exactly as the tRPC adapter does", async () => {
     const token = (scope: string) => signer.sign(m2mClaims(keys.issuer, { scope }));
     const reader = { authorization: `Bearer ${await token("read:items")}` };
