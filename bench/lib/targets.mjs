@@ -105,9 +105,39 @@ export const TARGETS = [
   {
     id: "http-uncached",
     name: "HTTP protected, new token per request",
-    goal: "≥ 0.85× public",
-    bound: 0.85,
-    measure: httpRatio("uncached"),
+    goal: "server CPU per request ≤ public + 1.15 × the floor's verify time (≈ 0.73× public req/s)",
+    bound: 1.15,
+    measure: ({ http, verify }, bound) => {
+      const [uncached, publicRow] = ["uncached", "public"].map((id) => rowOf(http?.rows, id));
+      const floor = rowOf(verify?.rows, "floor");
+      if (!uncached?.cpu || !publicRow?.cpu || !floor) return undefined;
+      const extra = uncached.cpu.median - publicRow.cpu.median;
+      const allowed = bound * floor.micros.median;
+      return {
+        value:
+          `${extra < 0 ? "−" : "+"}${fixed(Math.abs(extra), 1)} µs against public (${fixed(uncached.cpu.median, 1)} vs ` +
+          `${fixed(publicRow.cpu.median, 1)} µs; allowed +${fixed(allowed, 1)}); ` +
+          `${fixed(uncached.ratio.median)}× public req/s`,
+        met: extra <= allowed,
+        miss: `${fixed(extra - allowed, 1)} µs over`,
+      };
+    },
+  },
+  {
+    id: "http-fast-path",
+    name: "Query fast path, protected cache hit",
+    goal: "≥ 1.3× the req/s of tRPC's Node adapter alone, or the fast path is deleted",
+    bound: 1.3,
+    measure: ({ http }, bound) => {
+      const gain = http?.fastPathGain;
+      return (
+        gain && {
+          value: `${fixed(gain.median)}× (rounds ${fixed(gain.min)}–${fixed(gain.max)})`,
+          met: gain.median >= bound,
+          miss: `${fixed((1 - gain.median / bound) * 100, 0)}% under`,
+        }
+      );
+    },
   },
   {
     id: "http-peer",
