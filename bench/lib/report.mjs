@@ -192,6 +192,46 @@ function memorySection(memory, http) {
   );
 }
 
+function fleetSection(fleet) {
+  if (!fleet) return "Not run.";
+  return paragraphs(
+    `API processes behind one port (node:cluster), the protected \`whoami\` with one token ` +
+      `(cache hit), autocannon, ${fleet.connections} connections, ${fleet.durationS} s per run, ` +
+      `${fleet.rounds} rounds (${readme("fleet")}). Per core: what one fully used core serves at ` +
+      "the fleet's CPU cost per request (1 000 000 / µs per request), which does not depend on how " +
+      "this shared machine's 2 cores were split between the fleet, the load generator and other work.",
+    table(
+      [
+        "API processes",
+        "req/s, median (min–max)",
+        "server CPU µs/request (all processes)",
+        "req/s per core",
+        "JWKS fetches",
+      ],
+      fleet.measured.map((entry) => [
+        String(entry.processes),
+        range(entry.rps, 0),
+        range(entry.cpu, 1),
+        fixed(entry.perCore, 0),
+        String(entry.jwksFetches),
+      ]),
+    ),
+    "Larger fleets, by simulation: req/s projected as instances × the lower per-core figure above " +
+      "(one core per instance, a load balancer in front); JWKS fetches and token POSTs measured " +
+      "with one verifier and one token client per instance, all started at once, the clients " +
+      "sharing one `redisStore` on 127.0.0.1:6379.",
+    table(
+      ["instances", "projected req/s", "JWKS fetches", "token POSTs (`redisStore`)"],
+      fleet.simulated.map((entry) => [
+        String(entry.instances),
+        fixed(entry.projectedRps, 0),
+        String(entry.jwksFetches),
+        entry.tokens ? String(entry.tokens.posts) : "not measured (no Redis)",
+      ]),
+    ),
+  );
+}
+
 function runtimesSection(runtimes) {
   if (!runtimes) return "Not run.";
   return paragraphs(
@@ -390,7 +430,11 @@ export function renderResults({ results, targets, environment, startedAt, elapse
     "",
     memorySection(results.memory, results.http),
     "",
-    "## 6. Runtimes",
+    "## 6. Fleet",
+    "",
+    fleetSection(results.fleet),
+    "",
+    "## 7. Runtimes",
     "",
     runtimesSection(results.runtimes),
     "",

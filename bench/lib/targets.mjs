@@ -173,6 +173,36 @@ export const TARGETS = [
     },
   },
   {
+    id: "fleet-tokens",
+    name: "Fleet token traffic, `redisStore`",
+    goal: "1 token POST per fleet, 1 to 32 instances",
+    measure: ({ fleet }) => {
+      const runs = fleet?.simulated?.filter((entry) => entry.tokens);
+      if (!runs?.length) return undefined;
+      const worst = Math.max(...runs.map((entry) => entry.tokens.posts));
+      return {
+        value: runs.map((entry) => `${entry.instances}: ${entry.tokens.posts}`).join(", "),
+        met: worst === 1,
+        miss: `${worst} POSTs for one fleet`,
+      };
+    },
+  },
+  {
+    id: "fleet-jwks",
+    name: "Fleet JWKS traffic",
+    goal: "1 JWKS fetch per fleet, 1 to 32 instances",
+    measure: ({ fleet }) => {
+      const runs = fleet?.simulated;
+      if (!runs?.length) return undefined;
+      const worst = Math.max(...runs.map((entry) => entry.jwksFetches));
+      return {
+        value: runs.map((entry) => `${entry.instances}: ${entry.jwksFetches}`).join(", "),
+        met: worst === 1,
+        miss: "one fetch per API process: each keeps its own key cache",
+      };
+    },
+  },
+  {
     id: "tokens-concurrent",
     name: "1 000 concurrent `getToken()`",
     goal: "1 POST",
