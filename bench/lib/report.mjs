@@ -391,6 +391,14 @@ export function renderResults({ results, targets, environment, startedAt, elapse
     `- CPU: ${machine.cpu}; memory ${machine.memoryGiB} GiB; ${machine.os}.`,
     `- Load average (1/5/15 min): ${loads(machine.loadAverage)} at the start, ${loads(loadAtEnd)} ` +
       "at the end (2 cores: above 2, other work competed).",
+    ...(Math.max(machine.loadAverage[0], loadAtEnd[0]) > 2
+      ? [
+          "- **The machine was loaded during this run**: other work shared its cores, so absolute " +
+            "times and req/s are inflated and noisy. The targets are decided on ratios measured " +
+            "side by side in the same rounds (and on CPU time per request), which load affects far " +
+            "less; read the min–max ranges before a single number.",
+        ]
+      : []),
     "",
     "## Versions",
     "",
