@@ -171,7 +171,8 @@ function memorySection(memory, http) {
         `signed by a separate process) verified one after another by one verifier with default ` +
         `options (${count(10_000)} entries, 32 MiB byte budget) in ${fixed(million.elapsedS, 0)} s: ` +
         `RSS ${mib(million.rssFirst)} after the first token, ${mib(million.rssStart)} after the ` +
-        `first ${count(million.firstBatch)} (the start), ${mib(million.rssEnd)} at the end; heap ` +
+        `first ${count(million.firstBatch)} (the start), ${mib(million.rssFull)} after 20 000 ` +
+        `(the cache filled and turned over once), ${mib(million.rssEnd)} at the end; heap ` +
         `after a full GC ${mib(million.heapStart)} at the start, ${mib(million.heapEnd)} at the end.`,
     );
   }
