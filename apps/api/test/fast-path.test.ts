@@ -31,8 +31,9 @@ async function answer(
   target: string,
   headers: Record<string, string>,
   method = "GET",
+  sent?: string,
 ) {
-  const res = await fetch(`${api.trpcUrl}/${target}`, { headers, method });
+  const res = await fetch(`${api.trpcUrl}/${target}`, { headers, method, body: sent });
   const text = await res.text();
   // Byte-for-byte, but for the time of the last key refresh (each server has its own).
   const body = text.replace(/"lastRefreshAt":"[^"]+"/g, '"lastRefreshAt":"…"');
@@ -129,6 +130,26 @@ describe("query fast path", () => {
         answer(stock, target, headers, method),
       ]);
       expect({ method, target, ...ours }).toEqual({ method, target, ...theirs });
+    }
+
+    // Mutations (POST, single and batched) always go to the adapter: both servers must agree on
+    // their errors too (no token, missing scope, bad input, a query sent as POST).
+    const writer = { authorization: `Bearer ${await token("read:items write:items")}` };
+    const json = { "content-type": "application/json" };
+    const posted: [string, Record<string, string>, string][] = [
+      ["items.create", json, JSON.stringify({ name: "x" })],
+      ["items.create", { ...json, ...reader }, JSON.stringify({ name: "x" })],
+      ["items.create", { ...json, ...writer }, JSON.stringify({ name: "" })],
+      ["items.create,items.create?batch=1", { ...json, ...writer }, JSON.stringify({ 0: {} })],
+      ["whoami", { ...json, ...reader }, "{}"],
+      ["items.create", { ...json, ...writer }, "{not json"],
+    ];
+    for (const [target, headers, body] of posted) {
+      const [ours, theirs] = await Promise.all([
+        answer(fast, target, headers, "POST", body),
+        answer(stock, target, headers, "POST", body),
+      ]);
+      expect({ target, body, ...ours }).toEqual({ target, body, ...theirs });
     }
   });
 });
