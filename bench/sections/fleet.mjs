@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
+import Redis from "ioredis";
 import { reportFailures, sendResult, startChild } from "../lib/child.mjs";
 import {
   AUDIENCE,
@@ -104,6 +105,35 @@ async function measuredFleets() {
   }
 }
 
+const connectRedis = async () => {
+  const redis = new Redis(REDIS_URL, {
+    lazyConnect: true,
+    connectTimeout: 1000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  redis.on("error", () => {});
+  await redis.connect();
+  return redis;
+};
+
+/** Whether Redis answers at all (without it, the token rows say "not measured"). */
+async function redisAnswers() {
+  try {
+    await (await connectRedis()).quit();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function deleteKeys(prefix) {
+  const redis = await connectRedis();
+  const keys = await redis.keys(`${prefix}*`);
+  if (keys.length > 0) await redis.del(...keys);
+  await redis.quit();
+}
+
 /** `instances` token clients sharing one Redis store (one per caller instance) ask at once. */
 async function tokenPosts(instances) {
   const endpoint = await startTokenEndpoint();
@@ -123,6 +153,7 @@ async function tokenPosts(instances) {
   } finally {
     for (const client of clients) await client.close();
     await endpoint.close();
+    await deleteKeys(prefix);
   }
 }
 
@@ -143,13 +174,14 @@ async function jwksFetches(instances) {
 
 const measured = await measuredFleets();
 const perCore = Math.min(...measured.map((fleet) => fleet.perCore));
+const withRedis = hasRedisStore && (await redisAnswers());
 const simulated = [];
 for (const instances of SIMULATED) {
   simulated.push({
     instances,
     projectedRps: instances * perCore,
     jwksFetches: await jwksFetches(instances),
-    tokens: hasRedisStore ? await tokenPosts(instances).catch(() => undefined) : undefined,
+    tokens: withRedis ? await tokenPosts(instances) : undefined,
   });
 }
 sendResult({
