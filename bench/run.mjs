@@ -11,7 +11,17 @@ import { only, quick } from "./lib/options.mjs";
 import { renderResults } from "./lib/report.mjs";
 import { evaluateTargets } from "./lib/targets.mjs";
 
-const SECTIONS = ["verify", "dpop", "jwks", "tokens", "memory", "http", "streams", "runtimes"];
+const SECTIONS = [
+  "verify",
+  "dpop",
+  "jwks",
+  "tokens",
+  "memory",
+  "http",
+  "streams",
+  "fleet",
+  "runtimes",
+];
 
 const USAGE = `usage: pnpm bench [--quick] [--only=${SECTIONS.join(",")}]
   (no option)  every section, then bench/RESULTS.md is rewritten (a few minutes)

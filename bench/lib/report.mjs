@@ -21,6 +21,12 @@ function verifySection(verify) {
   return paragraphs(
     `mitata \`measure()\`, ${verify.rounds} rounds, ≥ ${verify.minCpuTimeMs} ms of samples per ` +
       `implementation per round (${readme("verify")}).`,
+    `The "new token every call" rows cycle through ${count(verify.uniquePool ?? 0)} distinct ` +
+      "tokens, more than the verified-token cache holds, so every call misses, inserts and evicts." +
+      (verify.missCost
+        ? ` The cache adds ${range(verify.missCost, 2)} µs to such a miss (per round, cache on ` +
+          "minus cache off)."
+        : ""),
     table(
       ["implementation", "µs/op, median (min–max)", "ops/s", "× floor, median (min–max)"],
       verify.rows.map((entry) => [
@@ -75,6 +81,10 @@ function httpSection(http) {
         range(entry.cpu, 1),
       ]),
     ),
+    http.fastPathGain
+      ? `The query fast path serves the protected cache hit at ${range(http.fastPathGain, 2, "×")} ` +
+          "the req/s of the same API with it off (tRPC's Node adapter alone), per round."
+      : "",
     http.poolSize > 10_000
       ? `"New token per request" cycles through ${count(http.poolSize)} distinct tokens, more than ` +
           "the verified-token cache holds (10 000): every request pays a full verification."
@@ -170,6 +180,18 @@ function memorySection(memory, http) {
       ),
     );
   }
+  const million = memory?.millionTokens;
+  if (million) {
+    blocks.push(
+      `${count(million.tokens)} distinct ES256 tokens (${million.tokenLength} characters each, ` +
+        `signed by a separate process) verified one after another by one verifier with default ` +
+        `options (${count(10_000)} entries, 32 MiB byte budget) in ${fixed(million.elapsedS, 0)} s: ` +
+        `RSS ${mib(million.rssFirst)} after the first token, ${mib(million.rssStart)} after the ` +
+        `first ${count(million.firstBatch)} (the start), ${mib(million.rssFull)} after 20 000 ` +
+        `(the cache filled and turned over once), ${mib(million.rssEnd)} at the end; heap ` +
+        `after a full GC ${mib(million.heapStart)} at the start, ${mib(million.heapEnd)} at the end.`,
+    );
+  }
   const cache = memory?.tokenCache;
   if (cache) {
     blocks.push(
@@ -217,6 +239,46 @@ function streamsSection(streams) {
           `${fixed(idle.heapPerStream / 1024, 1)} KiB heap, ${fixed(idle.rssPerStream / 1024, 1)} KiB RSS`,
         ],
       ],
+    ),
+  );
+}
+
+function fleetSection(fleet) {
+  if (!fleet) return "Not run.";
+  return paragraphs(
+    `API processes behind one port (node:cluster), the protected \`whoami\` with one token ` +
+      `(cache hit), autocannon, ${fleet.connections} connections, ${fleet.durationS} s per run, ` +
+      `${fleet.rounds} rounds (${readme("fleet")}). Per core: what one fully used core serves at ` +
+      "the fleet's CPU cost per request (1 000 000 / µs per request), which does not depend on how " +
+      "this shared machine's 2 cores were split between the fleet, the load generator and other work.",
+    table(
+      [
+        "API processes",
+        "req/s, median (min–max)",
+        "server CPU µs/request (all processes)",
+        "req/s per core",
+        "JWKS fetches",
+      ],
+      fleet.measured.map((entry) => [
+        String(entry.processes),
+        range(entry.rps, 0),
+        range(entry.cpu, 1),
+        fixed(entry.perCore, 0),
+        String(entry.jwksFetches),
+      ]),
+    ),
+    "Larger fleets, by simulation: req/s projected as instances × the lower per-core figure above " +
+      "(one core per instance, a load balancer in front); JWKS fetches and token POSTs measured " +
+      "with one verifier and one token client per instance, all started at once, the clients " +
+      "sharing one `redisStore` on 127.0.0.1:6379.",
+    table(
+      ["instances", "projected req/s", "JWKS fetches", "token POSTs (`redisStore`)"],
+      fleet.simulated.map((entry) => [
+        String(entry.instances),
+        fixed(entry.projectedRps, 0),
+        String(entry.jwksFetches),
+        entry.tokens ? String(entry.tokens.posts) : "not measured (no Redis)",
+      ]),
     ),
   );
 }
@@ -289,10 +351,34 @@ function missNotes(results, targets) {
   }
   const publicRow = httpRow("public");
   // Rounds are interleaved, so after the first one the API's cache is full (section 1's full row).
-  for (const [id, perToken] of [
-    ["cached", cachedFull ?? cached],
-    ["uncached", uncached],
-  ]) {
+  const uniqueRow = verifyRow("ours-unique");
+  const uncachedHttp = httpRow("uncached");
+  if (missed("http-uncached") && uncachedHttp?.cpu && publicRow?.cpu && floor) {
+    const extra = uncachedHttp.cpu.median - publicRow.cpu.median;
+    const verification = (uniqueRow ?? uncached).micros.median;
+    notes.push(
+      `HTTP new token per request: the API process spends ${fixed(uncachedHttp.cpu.median, 1)} µs ` +
+        `of CPU per request against ${fixed(publicRow.cpu.median, 1)} µs for the public procedure ` +
+        `(+${fixed(extra, 1)} µs, allowed +${fixed(boundOf("http-uncached") * floor.micros.median, 1)}); ` +
+        `verifying a new token costs ${fixed(verification, 1)} µs in section 1, so about ` +
+        `${fixed(extra - verification, 1)} µs go to the rest: garbage collection of the parsed ` +
+        "token and the cache's churn, and the larger answer " +
+        `(${readme("where-the-time-goes", "profile")}). Server CPU ranges: ` +
+        `${fixed(uncachedHttp.cpu.min, 1)}–${fixed(uncachedHttp.cpu.max, 1)} µs (new token), ` +
+        `${fixed(publicRow.cpu.min, 1)}–${fixed(publicRow.cpu.max, 1)} µs (public).`,
+    );
+  }
+  const unique = verifyRow("ours-unique");
+  if (missed("verify-unique") && unique && floor) {
+    notes.push(
+      `Verifier, a new token every call: ${fixed(1 / unique.ratio.median)}× the floor's speed ` +
+        `against ${boundOf("verify-unique")}×; ${fixed(unique.micros.median - floor.micros.median, 1)} µs ` +
+        "per token beyond the RSA check (parsing: the compact-JWS scan, base64url and JSON; claims; " +
+        `the cache; the promise), ${readme("where-the-time-goes", "profile")}; ` +
+        `${spread({ min: 1 / unique.ratio.max, max: 1 / unique.ratio.min }, boundOf("verify-unique"), true)}.`,
+    );
+  }
+  for (const [id, perToken] of [["cached", cachedFull ?? cached]]) {
     const entry = httpRow(id);
     if (!entry?.cpu || !publicRow?.cpu || !missed(`http-${id}`)) continue;
     const bound = boundOf(`http-${id}`);
@@ -329,7 +415,10 @@ function missNotes(results, targets) {
     );
   }
   for (const target of targets) {
-    if (/^(tokens|jwks)-/.test(target.id) && target.met === false) {
+    if (
+      /^(tokens|jwks|memory|fleet|verify-miss|http-fast)/.test(target.id) &&
+      target.met === false
+    ) {
       notes.push(`${target.name}: ${target.value} (target: ${target.goal}).`);
     }
   }
@@ -353,6 +442,14 @@ export function renderResults({ results, targets, environment, startedAt, elapse
     `- CPU: ${machine.cpu}; memory ${machine.memoryGiB} GiB; ${machine.os}.`,
     `- Load average (1/5/15 min): ${loads(machine.loadAverage)} at the start, ${loads(loadAtEnd)} ` +
       "at the end (2 cores: above 2, other work competed).",
+    ...(Math.max(machine.loadAverage[0], loadAtEnd[0]) > 2
+      ? [
+          "- **The machine was loaded during this run**: other work shared its cores, so absolute " +
+            "times and req/s are inflated and noisy. The targets are decided on ratios measured " +
+            "side by side in the same rounds (and on CPU time per request), which load affects far " +
+            "less; read the min–max ranges before a single number.",
+        ]
+      : []),
     "",
     "## Versions",
     "",
@@ -396,7 +493,11 @@ export function renderResults({ results, targets, environment, startedAt, elapse
     "",
     memorySection(results.memory, results.http),
     "",
-    "## 6. Runtimes",
+    "## 6. Fleet",
+    "",
+    fleetSection(results.fleet),
+    "",
+    "## 7. Runtimes",
     "",
     runtimesSection(results.runtimes),
     "",

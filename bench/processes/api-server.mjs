@@ -7,6 +7,8 @@ reportFailures();
 
 const api = await import("@repo/api");
 const { issuerBaseURL, audience, env: extra = {} } = JSON.parse(process.argv[2]);
+// `{ "fastQueries": false }` serves every request through tRPC's Node adapter.
+const options = JSON.parse(process.argv[3] ?? "{}");
 const env = {
   NODE_ENV: "production",
   ISSUER_BASE_URL: issuerBaseURL,
@@ -19,7 +21,7 @@ const env = {
 };
 const parsed = api.parseEnv(env);
 if (!parsed.ok) throw new Error(parsed.message);
-const server = await api.startApiServer(parsed.config);
+const server = await api.startApiServer(parsed.config, { fastQueries: options.fastQueries });
 process.send({ type: "ready", url: server.url });
 
 process.on("message", async (message) => {

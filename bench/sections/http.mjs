@@ -57,8 +57,11 @@ if (new Set(pool).size !== POOL_SIZE) throw new Error("the token pool holds dupl
 
 const trust = JSON.stringify({ issuerBaseURL: issuer.issuer, audience: AUDIENCE });
 
-async function startServer(name) {
-  const child = startChild(processPath(name), { args: [trust], execArgv: ["--expose-gc"] });
+async function startServer(name, options = {}) {
+  const child = startChild(processPath(name), {
+    args: [trust, JSON.stringify(options)],
+    execArgv: ["--expose-gc"],
+  });
   const { url } = await child.receive("ready");
   return { child, origin: new URL(url).origin };
 }
@@ -107,6 +110,8 @@ function load(url, headers, durationS) {
 }
 
 const api = hasApi ? await startServer("api-server.mjs") : undefined;
+// The same API with its query fast path off: what tRPC's own Node adapter serves, side by side.
+const stock = hasApi ? await startServer("api-server.mjs", { fastQueries: false }) : undefined;
 const peer = await startServer("express-server.mjs");
 if (api) {
   await checkWhoami(`${api.origin}/trpc/whoami`, token);
@@ -114,6 +119,7 @@ if (api) {
   const health = await fetch(`${api.origin}/trpc/health`);
   if (health.status !== 200) throw new Error(`health answered ${health.status}`);
 }
+if (stock) await checkWhoami(`${stock.origin}/trpc/whoami`, token);
 await checkWhoami(`${peer.origin}/whoami`, token);
 const idle = { api: api && (await memory(api)), peer: await memory(peer) };
 
@@ -155,6 +161,17 @@ const scenarios = [
         server: api,
       }))
     : []),
+  ...(stock
+    ? [
+        {
+          id: "cached-stock",
+          name: "API `whoami` (protected, same token), tRPC's Node adapter only (query fast path off)",
+          url: `${stock.origin}/trpc/whoami`,
+          server: stock,
+          headers: () => ({ authorization: `Bearer ${token}` }),
+        },
+      ]
+    : []),
   {
     id: "express",
     name: "Express 5 + Auth0 `auth()` `/whoami` (peer)",
@@ -192,6 +209,7 @@ for (let round = 0; round < ROUNDS; round += 1) {
 
 const after = { api: api && (await memory(api)), peer: await memory(peer) };
 await api?.child.stop();
+await stock?.child.stop();
 await peer.child.stop();
 await issuer.close();
 await rm(keysDir, { recursive: true, force: true });
@@ -202,7 +220,14 @@ const ratioTo = (list, baseId) => {
   return summarize(base ? list.map((run, i) => run.rps / base[i].rps) : []);
 };
 
+const fastPathRuns = runs.get("cached");
+const stockRuns = runs.get("cached-stock");
 sendResult({
+  // The query fast path's worth: the protected cached route with it over the same without it.
+  fastPathGain:
+    fastPathRuns && stockRuns
+      ? summarize(fastPathRuns.map((run, i) => run.rps / stockRuns[i].rps))
+      : undefined,
   durationS: DURATION_S,
   rounds: ROUNDS,
   connections: CONNECTIONS,

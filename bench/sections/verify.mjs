@@ -31,10 +31,18 @@ const BATCH_SAMPLES = 16;
 // The verifier's default cache bound; quick mode fills a smaller cache to stay within seconds.
 const FULL_CACHE = pick(10_000, 1000);
 const SUBJECT = `${CLIENT_ID}@clients`;
+// Distinct tokens for the "unique tokens" rows: more than the verified-token cache holds, so cycling
+// through them every call misses and pays the cache's insertion and eviction. Quick mode gives those
+// verifiers a smaller cache to match its smaller pool.
+const UNIQUE_POOL = pick(12_000, 1_100);
+const UNIQUE_CACHE = pick(undefined, 1000);
 
 const key = createSigningKey();
 const jwks = await startJwksServer([key]);
 const token = signJwt(key, accessTokenClaims());
+// Flat strings, as a server reads them out of an Authorization header (a template literal builds a
+// rope that the first reader would have to flatten).
+const pool = signTokens(key, UNIQUE_POOL).map((each) => Buffer.from(each).toString("latin1"));
 
 /** A request as Express 5 hands it to middleware, with only what `auth()` reads. */
 function expressRequest(authorization) {
@@ -112,6 +120,22 @@ async function oursCase(tokenCacheSize, others = 0) {
   return async () => (await verifier.verify(token)).sub;
 }
 
+/** Our verifier on a new token every call, cycling through the pool. */
+async function oursUniqueCase(tokenCacheSize) {
+  const verifier = auth.createAccessTokenVerifier({
+    issuer: ISSUER,
+    jwksUri: jwks.jwksUri,
+    audience: AUDIENCE,
+    tokenCacheSize,
+  });
+  await verifier.warmUp();
+  let next = 0;
+  return async () => {
+    next = next + 1 === pool.length ? 0 : next + 1;
+    return (await verifier.verify(pool[next])).sub;
+  };
+}
+
 const cases = [
   {
     id: "floor",
@@ -126,6 +150,18 @@ const cases = [
     id: "ours-uncached",
     name: "ours, verified-token cache off",
     make: () => oursCase(false),
+    needsVerifier: true,
+  },
+  {
+    id: "ours-unique",
+    name: `ours, default options, a new token every call (cache insertion and eviction included)`,
+    make: () => oursUniqueCase(UNIQUE_CACHE),
+    needsVerifier: true,
+  },
+  {
+    id: "ours-unique-off",
+    name: "ours, verified-token cache off, a new token every call",
+    make: () => oursUniqueCase(false),
     needsVerifier: true,
   },
   {
@@ -175,9 +211,15 @@ for (let round = 0; round < ROUNDS; round += 1) {
 }
 
 await jwks.close();
+const perRound = (id) => runnable.find((entry) => entry.id === id)?.p50;
+const [unique, uniqueOff] = [perRound("ours-unique"), perRound("ours-unique-off")];
 sendResult({
   rounds: ROUNDS,
   minCpuTimeMs: MIN_CPU_TIME_NS / 1e6,
+  uniquePool: UNIQUE_POOL,
+  // What the cache adds to a miss, per round: the same tokens with the cache on and off.
+  missCost:
+    unique && uniqueOff ? summarize(unique.map((micros, i) => micros - uniqueOff[i])) : undefined,
   missing,
   rows: runnable.map((entry) => ({
     id: entry.id,

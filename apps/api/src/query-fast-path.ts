@@ -10,6 +10,14 @@ import { getHTTPStatusCode, type ResponseMeta } from "@trpc/server/http";
 import { TRPC_ERROR_CODES_BY_KEY, type TRPCResponse } from "@trpc/server/rpc";
 import { createErrorShaper } from "./trpc-error-shape.js";
 
+/**
+ * The `@trpc/server` version this module was written against and checked with. It copies tRPC's
+ * middleware loop and reads router internals (`_def`), which any other version may change: a test
+ * (`test/fast-path.test.ts`) fails when the installed version differs, until the module has been
+ * checked against the new one and this constant moved.
+ */
+export const WRITTEN_FOR_TRPC_SERVER = "11.25.2";
+
 /** What a tRPC middleware receives and hands back, as far as {@link runMiddlewares} needs it. */
 interface MiddlewareOptions {
   ctx: unknown;

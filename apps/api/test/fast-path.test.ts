@@ -1,4 +1,6 @@
+import { createRequire } from "node:module";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { WRITTEN_FOR_TRPC_SERVER } from "../src/query-fast-path.js";
 import type { ApiServer } from "../src/server.js";
 import { type KeyServer, startKeyServer } from "./fixtures/key-server.js";
 import { createSigner, m2mClaims, type Signer } from "./fixtures/signer.js";
@@ -29,8 +31,9 @@ async function answer(
   target: string,
   headers: Record<string, string>,
   method = "GET",
+  sent?: string,
 ) {
-  const res = await fetch(`${api.trpcUrl}/${target}`, { headers, method });
+  const res = await fetch(`${api.trpcUrl}/${target}`, { headers, method, body: sent });
   const text = await res.text();
   // Byte-for-byte, but for the time of the last key refresh (each server has its own).
   const body = text.replace(/"lastRefreshAt":"[^"]+"/g, '"lastRefreshAt":"…"');
@@ -43,6 +46,19 @@ async function answer(
 }
 
 describe("query fast path", () => {
+  it("runs on the exact @trpc/server version it was written against", () => {
+    const { version } = createRequire(import.meta.url)("@trpc/server/package.json") as {
+      version: string;
+    };
+    expect(
+      version,
+      "query-fast-path.ts copies tRPC internals: check it against this version (this suite), then move WRITTEN_FOR_TRPC_SERVER",
+    ).toBe(WRITTEN_FOR_TRPC_SERVER);
+  });
+
+  // Every request shape: single and batched queries (with and without input), errors (401, 400,
+  // 403, 404, bad input), a mixed batch (207), streams (`trpc-accept: application/jsonl`), HEAD
+  // and the methods tRPC refuses.
   it("answers GET queries exactly as the tRPC adapter does", async () => {
     const token = (scope: string) => signer.sign(m2mClaims(keys.issuer, { scope }));
     const reader = { authorization: `Bearer ${await token("read:items")}` };
@@ -114,6 +130,26 @@ describe("query fast path", () => {
         answer(stock, target, headers, method),
       ]);
       expect({ method, target, ...ours }).toEqual({ method, target, ...theirs });
+    }
+
+    // Mutations (POST, single and batched) always go to the adapter: both servers must agree on
+    // their errors too (no token, missing scope, bad input, a query sent as POST).
+    const writer = { authorization: `Bearer ${await token("read:items write:items")}` };
+    const json = { "content-type": "application/json" };
+    const posted: [string, Record<string, string>, string][] = [
+      ["items.create", json, JSON.stringify({ name: "x" })],
+      ["items.create", { ...json, ...reader }, JSON.stringify({ name: "x" })],
+      ["items.create", { ...json, ...writer }, JSON.stringify({ name: "" })],
+      ["items.create,items.create?batch=1", { ...json, ...writer }, JSON.stringify({ 0: {} })],
+      ["whoami", { ...json, ...reader }, "{}"],
+      ["items.create", { ...json, ...writer }, "{not json"],
+    ];
+    for (const [target, headers, body] of posted) {
+      const [ours, theirs] = await Promise.all([
+        answer(fast, target, headers, "POST", body),
+        answer(stock, target, headers, "POST", body),
+      ]);
+      expect({ target, sent: body, ...ours }).toEqual({ target, sent: body, ...theirs });
     }
   });
 });

@@ -17,24 +17,27 @@ export interface WhoamiAnswer {
 }
 
 // Verified claims are frozen and, for a token the verifier's cache holds, the same object on every
-// request: the answer derived from them is built once per claims object rather than per call. It is
-// frozen like the claims (typed mutable, as `permissions` in the claims is), so no caller can change
-// what the next one gets.
-const answers = new WeakMap<AccessTokenClaims, WhoamiAnswer>();
+// request: the answer derived from the last claims object is kept, so a caller reusing its token
+// gets it without a rebuild. One slot, not a WeakMap of every claims object the cache holds: with
+// many distinct tokens, such a map keeps an answer per token alive and makes every garbage
+// collection trace its entries, which costs more than the rebuild it saves. The answer is frozen
+// like the claims (typed mutable, as `permissions` in the claims is), so no caller can change what
+// the next one gets.
+let last:
+  | { auth: AccessTokenClaims; from: ScopeSource | undefined; answer: WhoamiAnswer }
+  | undefined;
 
 function answerFor(auth: AccessTokenClaims, from: ScopeSource | undefined): WhoamiAnswer {
-  let answer = answers.get(auth);
-  if (answer === undefined) {
-    answer = Object.freeze({
-      sub: auth.sub,
-      clientId: auth.azp ?? auth.client_id ?? null,
-      // The scopes requireScopes counts, so the caller sees what it may actually do.
-      scopes: Object.freeze(grantedScopes(auth, from)) as string[],
-      permissions: Array.isArray(auth.permissions) ? auth.permissions : [],
-      expiresAt: expiryOf(auth.exp),
-    });
-    answers.set(auth, answer);
-  }
+  if (last !== undefined && last.auth === auth && last.from === from) return last.answer;
+  const answer: WhoamiAnswer = Object.freeze({
+    sub: auth.sub,
+    clientId: auth.azp ?? auth.client_id ?? null,
+    // The scopes requireScopes counts, so the caller sees what it may actually do.
+    scopes: Object.freeze(grantedScopes(auth, from)) as string[],
+    permissions: Array.isArray(auth.permissions) ? auth.permissions : [],
+    expiresAt: expiryOf(auth.exp),
+  });
+  last = { auth, from, answer };
   return answer;
 }
 

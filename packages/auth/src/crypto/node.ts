@@ -51,6 +51,13 @@ const SPECS: ReadonlyMap<string, AlgorithmSpec> = new Map(
 
 // The modulus length of each prepared RSA key, by the object `verify` receives.
 const rsaLengths = new WeakMap<VerifyKey, number>();
+// The signing input is written into one reused buffer rather than a new one per check:
+// `crypto.verify` is synchronous and keeps nothing, so the buffer is free again when it returns.
+const scratch = Buffer.allocUnsafe(16_384);
+function latin1Bytes(text: string): Buffer {
+  if (text.length > scratch.length) return Buffer.from(text, "latin1");
+  return scratch.subarray(0, scratch.write(text, 0, "latin1"));
+}
 
 /** `node:crypto` and `Buffer`: Node, and Bun (which implements both natively). */
 export const cryptoBackend: CryptoBackend = {
@@ -82,7 +89,7 @@ export const cryptoBackend: CryptoBackend = {
     try {
       return verify(
         spec.hash,
-        Buffer.from(signingInput, "latin1"),
+        latin1Bytes(signingInput),
         key as KeyObject | VerifyKeyObjectInput,
         signature,
       );

@@ -19,14 +19,18 @@ import type {
   VerifierEvent,
 } from "./types.js";
 
-// Verified claims are shared between callers through the cache, so nobody may change them.
-function deepFreeze<T>(value: T): T {
-  const pending: unknown[] = [value];
+// Verified claims are shared between callers through the cache, so nobody may change them. Only
+// objects are queued (claims are mostly strings and numbers), and `for…in` lists the own keys of
+// parsed JSON without building an array of values for each object.
+function deepFreeze<T extends object>(value: T): T {
+  const pending: object[] = [Object.freeze(value)];
   while (pending.length > 0) {
-    const item = pending.pop();
-    if (typeof item === "object" && item !== null && !Object.isFrozen(item)) {
-      Object.freeze(item);
-      for (const child of Object.values(item)) pending.push(child);
+    const item = pending.pop() as Record<string, unknown>;
+    for (const name in item) {
+      const child = item[name];
+      if (typeof child === "object" && child !== null && !Object.isFrozen(child)) {
+        pending.push(Object.freeze(child));
+      }
     }
   }
   return value;
@@ -67,7 +71,10 @@ export function createAccessTokenVerifier(
       // An observer must not change the outcome of a verification.
     }
   };
-  const cache = resolved.tokenCacheSize > 0 ? new TokenCache(resolved.tokenCacheSize) : undefined;
+  const cache =
+    resolved.tokenCacheSize > 0
+      ? new TokenCache(resolved.tokenCacheSize, resolved.tokenCacheMaxBytes)
+      : undefined;
   const knownHeaders = new KnownHeaders();
   // The key each verified claims object was verified with (cached hits return the same object), so
   // a long-lived holder of claims (a stream) can learn that the key left the JWKS.
@@ -159,8 +166,8 @@ export function createAccessTokenVerifier(
   );
 
   // `fromHeader`: the token came out of an Authorization header, whose b64token grammar is checked
-  // here, after the cache: a token the cache holds matched the stricter compact-JWS syntax when it
-  // was verified, so only a token the cache does not know can fail it.
+  // when the token is not a compact JWS: the compact-JWS syntax is the stricter of the two, so a
+  // cached token and a token the parser accepts cannot fail it.
   function verify(token: string, fromHeader = false): Promise<AccessTokenClaims> {
     try {
       const at = now();
@@ -169,13 +176,16 @@ export function createAccessTokenVerifier(
         emit({ type: "token_verified", cached: true });
         return Promise.resolve(cached);
       }
-      if (fromHeader) checkB64Token(token);
-      const jws = parseCompactJws(
-        token,
-        resolved.maxTokenLength,
-        resolved.algorithms,
-        knownHeaders,
-      );
+      let jws: ParsedJws;
+      try {
+        jws = parseCompactJws(token, resolved.maxTokenLength, resolved.algorithms, knownHeaders);
+      } catch (error) {
+        // A compact JWS is a b64token, so only a token the parser refused can break the header's
+        // grammar: checking it here spares every accepted token a second scan of its characters,
+        // and a token that breaks it still gets the 400, not the parser's 401.
+        if (fromHeader) checkB64Token(token);
+        throw error;
+      }
       checkType(jws.header, resolved.strict);
       const keys = store.candidates(jws.header.kid, jws.header.alg);
       if (Array.isArray(keys)) {

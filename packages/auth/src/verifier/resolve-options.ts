@@ -27,6 +27,7 @@ export interface ResolvedVerifierOptions {
   maxResponseSize: number;
   allowInsecureHttp: InsecureHttpPolicy;
   tokenCacheSize: number;
+  tokenCacheMaxBytes: number;
   fetch: typeof globalThis.fetch;
   now: () => number;
   onEvent: AccessTokenVerifierOptions["onEvent"];
@@ -135,6 +136,7 @@ export function resolveVerifierOptions(
     maxResponseSize: duration("maxResponseSize", options.maxResponseSize, 1_048_576, 1),
     allowInsecureHttp,
     tokenCacheSize: tokenCacheSize === false ? 0 : tokenCacheSize,
+    tokenCacheMaxBytes: duration("tokenCacheMaxBytes", options.tokenCacheMaxBytes, 33_554_432, 1),
     // Called as a plain function: Workers refuse a `fetch` called as a method of another object.
     fetch: (input, init) => fetchImpl(input, init),
     now: options.now ?? Date.now,

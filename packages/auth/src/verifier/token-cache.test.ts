@@ -6,7 +6,7 @@ import {
   type VerifierFixture,
 } from "../../test/support/verifier-fixture.js";
 import { KeysUnavailableError } from "../errors.js";
-import { TokenCache } from "./token-cache.js";
+import { entryBytes, TokenCache } from "./token-cache.js";
 import type { VerifierEvent } from "./types.js";
 
 const key1 = generateTestKey("key-1");
@@ -98,6 +98,31 @@ describe("verified-token cache", () => {
     expect(hits(fx)).toBe(2);
     await fx.verifier.verify(b);
     expect(hits(fx)).toBe(2);
+  });
+
+  it("is bounded by bytes too, evicting the least recently used token", async () => {
+    fx = await createVerifierFixture([key1]);
+    const [a, b, c] = ["a", "b", "c"].map(
+      (jti) => fx?.token(key1, { payload: { jti } }) as string,
+    ) as [string, string, string];
+    // Room for two of these tokens (of equal length), whatever the entry count allows.
+    const verifier = fx.build({ tokenCacheMaxBytes: 2 * entryBytes(a) + 10 });
+    await verifier.verify(a);
+    await verifier.verify(b);
+    await verifier.verify(a);
+    await verifier.verify(c);
+    expect(hits(fx)).toBe(1);
+    await verifier.verify(a);
+    expect(hits(fx)).toBe(2);
+    await verifier.verify(b);
+    expect(hits(fx)).toBe(2);
+  });
+
+  it("refuses a byte budget that is not a positive number", async () => {
+    fx = await createVerifierFixture([key1]);
+    for (const tokenCacheMaxBytes of [0, -1, Number.NaN]) {
+      expect(() => fx?.build({ tokenCacheMaxBytes })).toThrow(/tokenCacheMaxBytes/);
+    }
   });
 });
 
@@ -195,6 +220,22 @@ describe("TokenCache", () => {
     expect(cache.get(`b.${tail}`)).toBe(second);
     expect(cache.get(`a.${tail}`)).toBeUndefined();
     expect(cache.size).toBe(1);
+  });
+
+  it("holds at most its byte budget, and never a token larger than the whole budget", () => {
+    const tokenOf = (i: number) => `${"h".repeat(100)}.${String(i).padStart(100, "0")}x`;
+    const budget = 3 * entryBytes(tokenOf(0));
+    const cache = new TokenCache(100, budget);
+    for (let i = 0; i < 10; i++) cache.set(tokenOf(i), { claims: {} as never, key });
+    expect(cache.size).toBe(3);
+    expect(cache.bytes).toBeLessThanOrEqual(budget);
+    expect([...cache.keys()]).toEqual([tokenOf(9), tokenOf(8), tokenOf(7)]);
+    const huge = "x".repeat(budget);
+    cache.set(huge, { claims: {} as never, key });
+    expect(cache.get(huge)).toBeUndefined();
+    expect(cache.size).toBe(3);
+    cache.delete(tokenOf(8));
+    expect(cache.bytes).toBe(2 * entryBytes(tokenOf(0)));
   });
 
   it("with capacity 0 keeps nothing", () => {

@@ -11,22 +11,44 @@ class Node {
   prev: Node | undefined = undefined;
   next: Node | undefined = undefined;
   constructor(
-    readonly key: string,
+    readonly key: number | string,
     readonly token: string,
+    readonly bytes: number,
     public entry: VerifiedToken,
   ) {}
 }
 
-// Tokens are looked up by their last characters, which lie in the signature: hashing a whole token
-// (several hundred characters, a new string on every request) cost more than the rest of a hit.
-// The node keeps the whole token and a hit must match it exactly, so two tokens sharing a suffix
-// never answer for each other; the later one simply replaces the earlier.
-const KEY_LENGTH = 32;
-const keyOf = (token: string) => (token.length > 2 * KEY_LENGTH ? token.slice(-KEY_LENGTH) : token);
+// A token is looked up by a number made of five characters near its end, which lie in the
+// signature: a small integer is hashed and compared without allocating, where a string key (even a
+// slice of the token) costs an allocation and a hash of its characters on every miss. The last
+// character is skipped (it carries only the signature's last few bits). The node keeps the whole
+// token and a hit must match it exactly, so two tokens with the same key never answer for each
+// other; the later one simply replaces the earlier. Short strings (no JWS is this short) are their
+// own key, so that they never share one.
+const SHORT_TOKEN = 64;
+function keyOf(token: string): number | string {
+  const end = token.length - 1;
+  if (end < SHORT_TOKEN) return token;
+  let key = 0;
+  // 5 × 6 bits: at most 2^30 - 1, a V8 small integer.
+  for (let i = end - 5; i < end; i++) key = (key << 6) | (token.charCodeAt(i) & 63);
+  return key;
+}
+
+/**
+ * What an entry is charged against the byte budget: the token text, the claims parsed from its
+ * payload (no larger than the payload's text) and a fixed allowance for the node, the `Map` slot
+ * and the claims object. An estimate on the safe side; the `memory` benchmark section measures it.
+ */
+export const ENTRY_OVERHEAD_BYTES = 256;
+export const entryBytes = (token: string): number => 2 * token.length + ENTRY_OVERHEAD_BYTES;
 
 /**
  * A bounded LRU of verified tokens, keyed by the token text: a `Map` finds the node, a doubly linked
  * list through the nodes keeps the order (head = most recently used, tail = next to be evicted).
+ * Bounded twice: at most `capacity` entries and at most `maxBytes` bytes by {@link entryBytes}, so
+ * long tokens cannot make a full cache larger than its budget; a token larger than the whole budget
+ * is not kept.
  *
  * Why not the `Map`'s own insertion order, re-inserting a key on each hit: V8 leaves a deleted
  * entry in the table until the next rehash, so deleting and re-setting the same key on every hit
@@ -34,17 +56,25 @@ const keyOf = (token: string) => (token.length > 2 * KEY_LENGTH ? token.slice(-K
  * `Map` changes only when a token is added or removed.
  */
 export class TokenCache {
-  readonly #nodes = new Map<string, Node>();
+  readonly #nodes = new Map<number | string, Node>();
   readonly #capacity: number;
+  readonly #maxBytes: number;
+  #bytes = 0;
   #head: Node | undefined;
   #tail: Node | undefined;
 
-  constructor(capacity: number) {
+  constructor(capacity: number, maxBytes = Number.POSITIVE_INFINITY) {
     this.#capacity = capacity;
+    this.#maxBytes = maxBytes;
   }
 
   get size(): number {
     return this.#nodes.size;
+  }
+
+  /** The bytes the entries are charged, by {@link entryBytes}. */
+  get bytes(): number {
+    return this.#bytes;
   }
 
   /** The entry for `token`, marked most recently used; entries of retired keys are dropped. */
@@ -90,10 +120,18 @@ export class TokenCache {
       }
       return;
     }
-    const node = new Node(key, token, entry);
+    const bytes = entryBytes(token);
+    if (bytes > this.#maxBytes) return;
+    const node = new Node(key, token, bytes, entry);
     this.#nodes.set(key, node);
+    this.#bytes += bytes;
     this.#pushFront(node);
-    if (this.#nodes.size > this.#capacity && this.#tail !== undefined) this.#remove(this.#tail);
+    while (
+      (this.#nodes.size > this.#capacity || this.#bytes > this.#maxBytes) &&
+      this.#tail !== undefined
+    ) {
+      this.#remove(this.#tail);
+    }
   }
 
   /** The cached tokens, most recently used first. */
@@ -104,6 +142,7 @@ export class TokenCache {
   #remove(node: Node): void {
     this.#unlink(node);
     this.#nodes.delete(node.key);
+    this.#bytes -= node.bytes;
   }
 
   #unlink(node: Node): void {

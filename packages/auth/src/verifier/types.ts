@@ -154,6 +154,13 @@ export interface AccessTokenVerifierOptions {
    * checked; `exp`/`nbf` are checked again on every hit). `false` turns it off. Default 10 000.
    */
   tokenCacheSize?: number | false;
+  /**
+   * Byte budget of the verified-token cache, on top of its entry count: each entry is charged
+   * twice its token's length plus 256 bytes (the token, its parsed claims, the bookkeeping), so
+   * long tokens cannot grow a full cache past it. Default 33 554 432 (32 MiB), which 10 000
+   * Auth0-sized tokens (about 800 characters) stay well under.
+   */
+  tokenCacheMaxBytes?: number;
 
   /** The `fetch` used for discovery and the JWKS. Default `globalThis.fetch`. */
   fetch?: typeof globalThis.fetch;
