@@ -17,6 +17,8 @@ export interface RequestTrace {
   verification?: Promise<AccessTokenClaims>;
   sub?: string;
   azp?: string;
+  /** The verified token's `jti` (for the audit trail). */
+  jti?: string;
   /** Why verification failed. */
   authError?: AuthErrorCode;
   authReason?: InvalidTokenReason;
@@ -38,6 +40,7 @@ export function traceVerification(
     (claims) => {
       trace.sub = claims.sub;
       trace.azp = claims.azp ?? claims.client_id;
+      if (typeof claims.jti === "string") trace.jti = claims.jti;
       return claims;
     },
     (error: unknown) => {

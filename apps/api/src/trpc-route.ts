@@ -6,6 +6,7 @@ import type { TRPCResponse } from "@trpc/server/rpc";
 import { authResponseHeaders } from "./auth-response-headers.js";
 import { authenticateRequest } from "./authenticate-request.js";
 import type { ApiServices, Context } from "./context.js";
+import { DATABASE_RETRY_AFTER, DatabaseUnavailableError } from "./database-errors.js";
 import { createHttpAuthGate } from "./http-auth-gate.js";
 import { readAuthorization, sendJson } from "./http-helpers.js";
 import { IDEMPOTENCY_KEY_HEADER } from "./idempotency.js";
@@ -51,8 +52,11 @@ export function createTrpcRoute(options: {
       ctx.trace.callStatuses = data.map(callStatus);
     }
     if (errors.length === 0) return {};
-    const headers = authResponseHeaders(errors);
-    return headers === undefined ? {} : { headers };
+    const headers = authResponseHeaders(errors) ?? new Headers();
+    if (errors.some((error) => error.cause instanceof DatabaseUnavailableError)) {
+      if (!headers.has("retry-after")) headers.set("retry-after", String(DATABASE_RETRY_AFTER));
+    }
+    return [...headers.keys()].length === 0 ? {} : { headers };
   };
   const onError = ({
     error,

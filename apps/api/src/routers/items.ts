@@ -1,6 +1,7 @@
 import { type AccessTokenClaims, grantedScopes } from "@repo/auth";
 import { TRPCError, type TRPCRouterRecord } from "@trpc/server";
 import { z } from "zod";
+import { appendAuditEvent } from "../audit-log.js";
 import type { Context } from "../context.js";
 import type { Db } from "../db/open-database.js";
 import { claimKey, idempotencyKeyOf, recordResponse, requestHashOf } from "../idempotency.js";
@@ -11,7 +12,7 @@ import {
   itemStore,
   MAX_PAGE_SIZE,
 } from "../item-store.js";
-import { requireScopes } from "../trpc.js";
+import { requireScopes, usesDatabase } from "../trpc.js";
 
 const itemName = z
   .string({ error: (issue) => (issue.input === undefined ? "is required" : "must be a string") })
@@ -70,8 +71,27 @@ async function writeItems<T>(
   run: (tx: Db, actor: Actor) => Promise<T>,
 ): Promise<T> {
   const actor = actorOf(ctx);
+  // The change and its audit event commit together.
+  const audit = (tx: Db, outcome: "ok" | "replayed", result: T) =>
+    appendAuditEvent(tx, {
+      requestId: ctx.trace.requestId ?? null,
+      procedure: call.procedure,
+      status: 200,
+      outcome,
+      sub: actor.sub,
+      clientId: actor.clientId,
+      tokenId: actor.tokenId,
+      itemId: (result as { id?: string }).id ?? null,
+      authError: null,
+    });
   const key = idempotencyKeyOf(ctx.idempotencyKey);
-  if (key === undefined) return ctx.services.database.db.transaction((tx) => run(tx, actor));
+  if (key === undefined) {
+    return ctx.services.database.db.transaction(async (tx) => {
+      const result = await run(tx, actor);
+      await audit(tx, "ok", result);
+      return result;
+    });
+  }
   const scope = {
     clientId: actor.clientId,
     key,
@@ -79,9 +99,14 @@ async function writeItems<T>(
   };
   return ctx.services.database.db.transaction(async (tx) => {
     const claim = await claimKey(tx, scope);
-    if (claim.state === "replay") return claim.response as T;
+    if (claim.state === "replay") {
+      const response = claim.response as T;
+      await audit(tx, "replayed", response);
+      return response;
+    }
     const result = await run(tx, actor);
     await recordResponse(tx, scope, result);
+    await audit(tx, "ok", result);
     return result;
   });
 }
@@ -100,6 +125,7 @@ function changed(change: ItemChange) {
 /** Items, kept in the API's database. */
 export const itemsRouter = {
   list: requireScopes("read:items")
+    .use(usesDatabase)
     .input(listItemsInput)
     .query(async ({ ctx, input }) => {
       try {
@@ -113,6 +139,7 @@ export const itemsRouter = {
       }
     }),
   get: requireScopes("read:items")
+    .use(usesDatabase)
     .input(itemIdInput)
     .query(async ({ ctx, input }) => {
       const item = await itemStore.get(ctx.services.database.db, input.id);
@@ -120,6 +147,7 @@ export const itemsRouter = {
       return item;
     }),
   create: requireScopes("write:items")
+    .use(usesDatabase)
     .input(createItemInput)
     .mutation(({ ctx, input }) =>
       writeItems(ctx, { procedure: "items.create", input }, (tx, actor) =>
@@ -127,6 +155,7 @@ export const itemsRouter = {
       ),
     ),
   update: requireScopes("write:items")
+    .use(usesDatabase)
     .input(updateItemInput)
     .mutation(({ ctx, input }) =>
       writeItems(ctx, { procedure: "items.update", input }, async (tx, actor) =>
@@ -134,6 +163,7 @@ export const itemsRouter = {
       ),
     ),
   delete: requireScopes("write:items")
+    .use(usesDatabase)
     .input(itemIdInput)
     .mutation(({ ctx, input }) =>
       writeItems(ctx, { procedure: "items.delete", input }, async (tx, actor) =>
