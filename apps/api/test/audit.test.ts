@@ -1,16 +1,17 @@
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuditEvent } from "../src/audit-log.js";
-import { type Database, openDatabase } from "../src/db/open-database.js";
+import type { Database } from "../src/db/open-database.js";
 import { type SignedApi, startSignedApi } from "./fixtures/signed-api.js";
 import { callTrpc } from "./fixtures/test-api.js";
+import { openTestDatabase } from "./fixtures/test-database.js";
 import { waitFor } from "./fixtures/wait-for.js";
 
 let stack: SignedApi;
 let database: Database;
 
 beforeAll(async () => {
-  database = await openDatabase({ dataDir: "memory://" });
+  database = await openTestDatabase();
   stack = await startSignedApi({ database });
 });
 afterAll(async () => {
