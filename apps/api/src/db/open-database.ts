@@ -79,8 +79,11 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
     statement_timeout: statementTimeout > 0 ? statementTimeout : undefined,
     connectionTimeoutMillis: 5000,
   });
-  // An idle connection that the server drops emits here; the pool replaces it on the next query.
+  // A connection the server drops emits `error`: on the pool while idle (the pool replaces it),
+  // on the client while checked out (its query fails and the procedure answers 503). Unheard, either
+  // would end the process.
   pool.on("error", () => {});
+  pool.on("connect", (client) => client.on("error", () => {}));
   try {
     await migrateLocked(pool);
   } catch (error) {
