@@ -11,7 +11,7 @@ import { only, quick } from "./lib/options.mjs";
 import { renderResults } from "./lib/report.mjs";
 import { evaluateTargets } from "./lib/targets.mjs";
 
-const SECTIONS = ["verify", "jwks", "tokens", "memory", "http", "runtimes"];
+const SECTIONS = ["verify", "jwks", "tokens", "memory", "http", "runtimes", "database"];
 
 const USAGE = `usage: pnpm bench [--quick] [--only=${SECTIONS.join(",")}]
   (no option)  every section, then bench/RESULTS.md is rewritten (a few minutes)

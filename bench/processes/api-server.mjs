@@ -6,7 +6,7 @@ import { memoryReport } from "../lib/server-memory.mjs";
 reportFailures();
 
 const api = await import("@repo/api");
-const { issuerBaseURL, audience } = JSON.parse(process.argv[2]);
+const { issuerBaseURL, audience, databaseUrl } = JSON.parse(process.argv[2]);
 const env = {
   NODE_ENV: "production",
   ISSUER_BASE_URL: issuerBaseURL,
@@ -14,7 +14,8 @@ const env = {
   PORT: "0",
   HOST: "127.0.0.1",
   LOG_LEVEL: "silent",
-  DATA_DIR: "memory://",
+  // Postgres when the section names one, else the embedded PGlite in memory.
+  ...(databaseUrl === undefined ? { DATA_DIR: "memory://" } : { DATABASE_URL: databaseUrl }),
 };
 const parsed = api.parseEnv(env);
 if (!parsed.ok) throw new Error(parsed.message);
