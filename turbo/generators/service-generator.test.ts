@@ -158,7 +158,7 @@ describe("the service generator", () => {
     expect(anonymous.status).toBe(401);
     expect(anonymous.headers.get("www-authenticate")).toBe('Bearer realm="billing"');
     expect(await stopAll()).toEqual([0, 0]);
-    // The generated suite runs every test server on its own database, twice the API's old suite.
+    // The generated suite opens an embedded database for every test server it starts.
   }, 600_000);
 
   it("gives the service a dev script that prints its log lines as `pnpm dev` does", async () => {
