@@ -23,6 +23,7 @@ export default defineConfig({
       "packages/*",
       "tooling/*",
       "apps/*",
+      "apps/api/vitest.postgres.config.ts",
       "apps/web/vitest.e2e.config.ts",
       "chaos",
       "scripts/vitest.config.ts",

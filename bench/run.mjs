@@ -21,6 +21,7 @@ const SECTIONS = [
   "streams",
   "fleet",
   "runtimes",
+  "database",
 ];
 
 const USAGE = `usage: pnpm bench [--quick] [--only=${SECTIONS.join(",")}]

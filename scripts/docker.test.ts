@@ -115,8 +115,8 @@ describe("compose.yaml", () => {
   const { services } = compose;
   const env = (name: string) => services[name]?.environment ?? {};
 
-  it("runs the issuer, the API, the web app and Redis, each app from its own Dockerfile", () => {
-    expect(Object.keys(services).sort()).toEqual(["api", "issuer", "redis", "web"]);
+  it("runs the issuer, the API, the web app, Redis and Postgres, each app from its own Dockerfile", () => {
+    expect(Object.keys(services).sort()).toEqual(["api", "issuer", "postgres", "redis", "web"]);
     for (const app of APPS) {
       const build = services[app]?.build;
       expect(build).toBeDefined();
@@ -125,6 +125,7 @@ describe("compose.yaml", () => {
       expect(resolve(context, build?.dockerfile ?? "")).toBe(dockerfilePath(app));
     }
     expect(services.redis?.image).toMatch(/^redis:\d+\.\d+\.\d+/);
+    expect(services.postgres?.image).toMatch(/^postgres:\d+\.\d+/);
   });
 
   // The names each app reads: its env.ts, plus PORT for the web app (read by `next start`).
@@ -152,6 +153,10 @@ describe("compose.yaml", () => {
     expect(env("web").ISSUER_BASE_URL).toBe(issuerUrl);
     expect(env("web").API_URL).toBe(`http://api:${env("api").PORT}/trpc`);
     expect(env("web").REDIS_URL).toBe("redis://redis:6379");
+    const postgres = env("postgres");
+    expect(env("api").DATABASE_URL).toBe(
+      `postgres://${postgres.POSTGRES_USER}:${postgres.POSTGRES_PASSWORD}@postgres:5432/${postgres.POSTGRES_DB}`,
+    );
     expect(services.issuer?.ports).toEqual([`127.0.0.1:${env("issuer").ISSUER_PORT}:4400`]);
     expect(services.api?.ports).toEqual([`127.0.0.1:4000:${env("api").PORT}`]);
     expect(services.web?.ports).toEqual([`127.0.0.1:3000:${env("web").PORT}`]);

@@ -1,7 +1,9 @@
-// Makes sure what the test suites talk to is present: Debian's Chromium for the browser tests and
-// a Redis server on 127.0.0.1:6379 for the shared token store. Installs or starts what is missing.
+// Makes sure what the test suites talk to is present: Debian's Chromium for the browser tests, a
+// Redis server on 127.0.0.1:6379 for the shared token store and Debian's Postgres server binaries
+// (`initdb`, `pg_ctl`), with which the API's tests start private clusters of their own (nothing
+// listens on 5432 for them). Installs or starts what is missing.
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { connect } from "node:net";
 
 const chromium = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -39,6 +41,18 @@ function redisAnswers() {
 }
 
 if (!existsSync(chromium)) aptInstall("chromium");
+
+function postgresInstalled() {
+  if (process.env.PG_BIN) return existsSync(`${process.env.PG_BIN}/pg_ctl`);
+  const root = "/usr/lib/postgresql";
+  return existsSync(root) && readdirSync(root).some((v) => existsSync(`${root}/${v}/bin/pg_ctl`));
+}
+
+// The package's own cluster is not needed: the tests start theirs on free loopback ports.
+if (!postgresInstalled()) {
+  aptInstall("postgresql");
+  if (isRoot) spawnSync("service", ["postgresql", "stop"], { stdio: "ignore" });
+}
 
 if (!(await redisAnswers())) {
   if (spawnSync("redis-server", ["--version"]).error) aptInstall("redis-server");

@@ -283,6 +283,26 @@ function fleetSection(fleet) {
   );
 }
 
+function databaseSection(database) {
+  if (!database) return "Not run.";
+  return paragraphs(
+    `autocannon, ${database.connections} connections, ${database.durationS} s per run, ` +
+      `${database.rounds} rounds, one API process per backend; \`items.list\` reads a page of 50 ` +
+      `(${readme("database")}).`,
+    table(
+      ["scenario", "req/s, median (min–max)", "p50 ms", "p99 ms", "× the same server's `health`"],
+      database.rows.map((entry) => [
+        entry.name,
+        range(entry.rps, 0),
+        fixed(entry.p50.median, 1),
+        fixed(entry.p99.median, 1),
+        range(entry.ratio, 2, "×"),
+      ]),
+    ),
+    ...(database.missing.length ? [`Not measured: ${database.missing.join(", ")}.`] : []),
+  );
+}
+
 function runtimesSection(runtimes) {
   if (!runtimes) return "Not run.";
   return paragraphs(
@@ -501,9 +521,13 @@ export function renderResults({ results, targets, environment, startedAt, elapse
     "",
     runtimesSection(results.runtimes),
     "",
-    "## 7. Subscription streams",
+    "## 8. Subscription streams",
     "",
     streamsSection(results.streams),
+    "",
+    "## 9. Database",
+    "",
+    databaseSection(results.database),
     "",
   ].join("\n");
 }

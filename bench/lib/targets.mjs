@@ -28,6 +28,19 @@ const httpRatio =
     );
   };
 
+const databaseRatio =
+  (id) =>
+  ({ database }, bound) => {
+    const entry = rowOf(database?.rows, id);
+    return (
+      entry && {
+        value: `${fixed(entry.ratio.median)}× \`health\` (${count(Math.round(entry.rps.median))} req/s)`,
+        met: entry.ratio.median >= bound,
+        miss: `${fixed((1 - entry.ratio.median / bound) * 100, 0)}% under`,
+      }
+    );
+  };
+
 export const TARGETS = [
   {
     id: "verify-uncached",
@@ -316,6 +329,34 @@ export const TARGETS = [
         }
       );
     },
+  },
+  {
+    id: "db-postgres-create",
+    name: "Postgres `items.create`",
+    goal: "≥ 0.05× the same server's public `health` (a transaction per request)",
+    bound: 0.05,
+    measure: databaseRatio("postgres-create"),
+  },
+  {
+    id: "db-postgres-list",
+    name: "Postgres `items.list` (50 items)",
+    goal: "≥ 0.1× the same server's public `health`",
+    bound: 0.1,
+    measure: databaseRatio("postgres-list"),
+  },
+  {
+    id: "db-pglite-create",
+    name: "PGlite `items.create`",
+    goal: "≥ 0.05× the same server's public `health` (one embedded connection)",
+    bound: 0.05,
+    measure: databaseRatio("pglite-create"),
+  },
+  {
+    id: "db-pglite-list",
+    name: "PGlite `items.list` (50 items)",
+    goal: "≥ 0.05× the same server's public `health`",
+    bound: 0.05,
+    measure: databaseRatio("pglite-list"),
   },
 ];
 

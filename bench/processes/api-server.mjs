@@ -6,7 +6,7 @@ import { memoryReport } from "../lib/server-memory.mjs";
 reportFailures();
 
 const api = await import("@repo/api");
-const { issuerBaseURL, audience, env: extra = {} } = JSON.parse(process.argv[2]);
+const { issuerBaseURL, audience, databaseUrl, env: extra = {} } = JSON.parse(process.argv[2]);
 // `{ "fastQueries": false }` serves every request through tRPC's Node adapter.
 const options = JSON.parse(process.argv[3] ?? "{}");
 const env = {
@@ -16,7 +16,8 @@ const env = {
   PORT: "0",
   HOST: "127.0.0.1",
   LOG_LEVEL: "silent",
-  DATA_DIR: "memory://",
+  // Postgres when the section names one, else the embedded PGlite in memory.
+  ...(databaseUrl === undefined ? { DATA_DIR: "memory://" } : { DATABASE_URL: databaseUrl }),
   ...extra,
 };
 const parsed = api.parseEnv(env);

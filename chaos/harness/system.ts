@@ -19,6 +19,8 @@ export interface SystemOptions {
   apiPort?: number;
   /** API log lines to keep. Default 4 000. */
   apiLogLines?: number;
+  /** Postgres every API instance keeps its items in. Default: each its own in-memory PGlite. */
+  databaseUrl?: string;
 }
 
 export interface ChaosSystem {
@@ -75,6 +77,7 @@ export async function startSystem(
       ...(port === undefined ? {} : { port }),
       ...(options.tuning ? { tuning: options.tuning } : {}),
       ...(options.apiLogLines === undefined ? {} : { maxLogLines: options.apiLogLines }),
+      ...(options.databaseUrl === undefined ? {} : { databaseUrl: options.databaseUrl }),
     });
     defer(() => api.stop("SIGKILL"));
     apis.push(api);

@@ -81,7 +81,7 @@ describe("the service generator", () => {
     expect(
       tenant.apis.find((api) => api.identifier === "https://billing.example.local"),
     ).toMatchObject({
-      scopes: ["read:billing", "write:billing"],
+      scopes: ["read:billing", "write:billing", "admin:billing", "read:audit"],
     });
     const grantsOn = (clientId: string) =>
       tenant.clients
@@ -90,6 +90,12 @@ describe("the service generator", () => {
     expect(grantsOn("billing-dev-client")).toEqual(["read:billing", "write:billing"]);
     expect(grantsOn("dev-reader")).toEqual(["read:billing"]);
     expect(grantsOn("dev-writer")).toEqual(["read:billing", "write:billing"]);
+    expect(grantsOn("dev-admin")).toEqual([
+      "read:billing",
+      "write:billing",
+      "admin:billing",
+      "read:audit",
+    ]);
 
     const manifest = JSON.parse(readFileSync(join(copy, "apps/billing/package.json"), "utf8"));
     expect(manifest.name).toBe("@repo/billing");
@@ -154,7 +160,8 @@ describe("the service generator", () => {
       'Bearer realm="billing", DPoP realm="billing", algs="ES256 ES384 ES512 EdDSA Ed25519 RS256 PS256"',
     );
     expect(await stopAll()).toEqual([0, 0]);
-  });
+    // The generated suite opens an embedded database for every test server it starts.
+  }, 600_000);
 
   it("gives the service a dev script that prints its log lines as `pnpm dev` does", async () => {
     const dir = join(copy, "apps/billing");

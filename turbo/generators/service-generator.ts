@@ -22,7 +22,13 @@ export const TEMPLATE_DIR = "apps/api";
 export const TENANT_FILE = "apps/issuer/tenant.dev.json";
 const TEMPLATE_AUDIENCE = "https://api.example.local";
 const TEMPLATE_PORT = 4000;
-const TEMPLATE_SCOPES = { read: "read:items", write: "write:items" } as const;
+const TEMPLATE_SCOPES = {
+  read: "read:items",
+  write: "write:items",
+  admin: "admin:items",
+} as const;
+/** The audit trail's scope: the same name on every API (scopes belong to their API). */
+const AUDIT_SCOPE = "read:audit";
 
 /**
  * Vitest project and workspace names already in use, besides the folders in apps/ and packages/
@@ -40,7 +46,16 @@ const RESERVED_NAMES = new Set([
   "web-e2e",
 ]);
 /** Build output and local state that a copy must not carry. */
-const SKIPPED = new Set(["node_modules", "dist", ".turbo", ".next", "coverage", "test-results"]);
+const SKIPPED = new Set([
+  "node_modules",
+  "dist",
+  ".turbo",
+  ".next",
+  "coverage",
+  "test-results",
+  // The template's local embedded database (DATA_DIR); the service makes its own.
+  ".data",
+]);
 
 export interface ServiceOptions {
   /** Folder and package name: `apps/<name>`, `@repo/<name>`. */
@@ -57,7 +72,7 @@ export interface ServicePlan {
   audience: string;
   packageName: string;
   port: number;
-  scopes: { read: string; write: string };
+  scopes: { read: string; write: string; admin: string };
   /** The dev tenant client registered for the service, with its development-only secret. */
   client: { clientId: string; clientSecret: string };
 }
@@ -145,10 +160,12 @@ function renames(service: Required<ServiceOptions>, scopes: GeneratedService["sc
       .replaceAll(TEMPLATE_AUDIENCE, audience)
       .replaceAll(TEMPLATE_SCOPES.read, scopes.read)
       .replaceAll(TEMPLATE_SCOPES.write, scopes.write)
+      .replaceAll(TEMPLATE_SCOPES.admin, scopes.admin)
       .replaceAll('realm="api"', `realm="${name}"`)
       .replaceAll('REALM = "api"', `REALM = "${name}"`)
       .replaceAll('service: "api"', `service: "${name}"`)
       .replaceAll('workspaceProject("api"', `workspaceProject("${name}"`)
+      .replaceAll('workspaceProject("api-postgres"', `workspaceProject("${name}-postgres"`)
       .replace(new RegExp(`\\b${TEMPLATE_PORT}\\b`, "g"), String(port));
 }
 
@@ -187,7 +204,7 @@ export function planService(root: string, options: ServiceOptions): ServicePlan 
     audience,
     packageName: `@repo/${name}`,
     port: options.port ?? choosePort(root),
-    scopes: { read: `read:${name}`, write: `write:${name}` },
+    scopes: { read: `read:${name}`, write: `write:${name}`, admin: `admin:${name}` },
     client,
   };
 }
@@ -235,7 +252,7 @@ export function generateService(root: string, options: ServiceOptions): Generate
   const readme = join(dir, "README.md");
   if (existsSync(readme)) {
     const [title = "", ...rest] = readFileSync(readme, "utf8").split("\n");
-    const origin = `Generated from \`${TEMPLATE_DIR}\` by \`pnpm gen service\`: same structure, its own audience (\`${audience}\`), scopes (\`${scopes.read}\`, \`${scopes.write}\`) and port (${plan.port}).`;
+    const origin = `Generated from \`${TEMPLATE_DIR}\` by \`pnpm gen service\`: same structure, its own audience (\`${audience}\`), scopes (\`${scopes.read}\`, \`${scopes.write}\`, \`${scopes.admin}\`), port (${plan.port}) and migrations (\`drizzle/\`); give it a database of its own (\`DATABASE_URL\`, or PGlite in its \`.data\`).`;
     writeFileSync(readme, [title, "", origin, ...rest].join("\n"));
   }
 
@@ -274,16 +291,17 @@ function registerInTenant(
     ...templateApi,
     identifier: service.audience,
     name: `${service.name} API`,
-    scopes,
+    scopes: [...scopes, service.scopes.admin, AUDIT_SCOPE],
   });
   // Clients that may call the template API get the same rights on the new one, so the dev
   // reader and writer (and the template's tests, which use them) work against it unchanged.
-  const renameScope = (scope: string) =>
-    scope === TEMPLATE_SCOPES.read
-      ? service.scopes.read
-      : scope === TEMPLATE_SCOPES.write
-        ? service.scopes.write
-        : undefined;
+  const renamed: Record<string, string> = {
+    [TEMPLATE_SCOPES.read]: service.scopes.read,
+    [TEMPLATE_SCOPES.write]: service.scopes.write,
+    [TEMPLATE_SCOPES.admin]: service.scopes.admin,
+    [AUDIT_SCOPE]: AUDIT_SCOPE,
+  };
+  const renameScope = (scope: string) => renamed[scope];
   for (const client of tenant.clients) {
     const grants = Array.isArray(client.grants) ? (client.grants as TenantGrant[]) : [];
     const template = grants.find((grant) => grant.audience === TEMPLATE_AUDIENCE);

@@ -23,6 +23,8 @@ export interface RequestTrace {
   dpopNonce?: string;
   sub?: string;
   azp?: string;
+  /** The verified token's `jti` (for the audit trail). */
+  jti?: string;
   /** Why verification failed. */
   authError?: AuthErrorCode;
   authReason?: InvalidTokenReason | DpopProofReason;
@@ -46,6 +48,7 @@ export function traceVerification(
       trace.azp = claims.azp ?? claims.client_id;
       trace.dpopJkt = claims.dpop?.jkt;
       trace.dpopNonce = claims.dpop?.nextNonce;
+      if (typeof claims.jti === "string") trace.jti = claims.jti;
       return claims;
     },
     (error: unknown) => {

@@ -2,6 +2,7 @@ import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
 import { dpopReplayStore } from "@repo/auth/redis";
+import { createAuditLog } from "./audit-log.js";
 import type { ApiServices } from "./context.js";
 import { createApiVerifier } from "./create-api-verifier.js";
 import { type Database, openDatabase } from "./db/open-database.js";
@@ -141,6 +142,7 @@ export async function startApiServer(
   // Responses not yet sent when shutdown starts must tell keep-alive clients to reconnect elsewhere.
   const inFlight = new Set<ServerResponse>();
 
+  const auditLog = createAuditLog({ database, logger, router: appRouter });
   const requestLog = createRequestLog({
     logger,
     metrics,
@@ -162,7 +164,12 @@ export async function startApiServer(
     },
     publicTrpcUrl: () => publicTrpcUrl,
   });
-  const handlePlain = createPlainRoutes({ verifier, metrics, isClosing: () => closing });
+  const handlePlain = createPlainRoutes({
+    verifier,
+    database,
+    metrics,
+    isClosing: () => closing,
+  });
 
   const server = createServer((req, res) => {
     const started = performance.now();
@@ -185,6 +192,7 @@ export async function startApiServer(
       inFlight.delete(res);
       const elapsed = performance.now() - started;
       requestLog.finish({ method, res, route, procedures, trace, elapsed });
+      if (isTrpc) auditLog.recordRequest({ procedures, status: res.statusCode, trace });
       if (closing) server.closeIdleConnections();
     });
 
@@ -224,8 +232,9 @@ export async function startApiServer(
         clearTimeout(force);
         clearInterval(purge);
         verifier.close();
-        // Every request has ended: the pool has no query left to wait for.
-        Promise.all([replayStore?.close(), ownsDatabase ? database.close() : undefined]).then(
+        // Every request has ended: once their audit events are written the pool has nothing left.
+        const closeDatabase = () => (ownsDatabase ? database.close() : Promise.resolve());
+        Promise.all([replayStore?.close(), auditLog.drain().then(closeDatabase)]).then(
           () => resolve(),
           (error: unknown) => {
             logger.error({ err: error }, "closing the database or the replay store failed");

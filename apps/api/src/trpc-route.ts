@@ -6,6 +6,7 @@ import type { TRPCResponse } from "@trpc/server/rpc";
 import { authResponseHeaders } from "./auth-response-headers.js";
 import { authenticateRequest } from "./authenticate-request.js";
 import type { ApiServices, Context } from "./context.js";
+import { DATABASE_RETRY_AFTER, DatabaseUnavailableError } from "./database-errors.js";
 import { createHttpAuthGate } from "./http-auth-gate.js";
 import { readAuthorization, sendJson } from "./http-helpers.js";
 import { IDEMPOTENCY_KEY_HEADER } from "./idempotency.js";
@@ -61,14 +62,15 @@ export function createTrpcRoute(options: {
     }
     const headers =
       errors.length === 0
-        ? undefined
-        : authResponseHeaders(errors, services.verifier.dpopChallenge);
+        ? new Headers()
+        : (authResponseHeaders(errors, services.verifier.dpopChallenge) ?? new Headers());
+    if (errors.some((error) => error.cause instanceof DatabaseUnavailableError)) {
+      if (!headers.has("retry-after")) headers.set("retry-after", String(DATABASE_RETRY_AFTER));
+    }
     // RFC 9449 §8.2: a new nonce may come with any answer once the client's is about to expire.
     const nonce = ctx?.trace.dpopNonce;
-    if (nonce === undefined) return headers === undefined ? {} : { headers };
-    const withNonce = headers ?? new Headers();
-    withNonce.set("dpop-nonce", nonce);
-    return { headers: withNonce };
+    if (nonce !== undefined) headers.set("dpop-nonce", nonce);
+    return [...headers.keys()].length === 0 ? {} : { headers };
   };
   const onError = ({
     error,

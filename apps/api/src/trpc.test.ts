@@ -28,7 +28,7 @@ describe("procedure context types", () => {
     });
     expectTypeOf(requireScopes)
       .parameter(0)
-      .toEqualTypeOf<"read:items" | "write:items" | "admin:items">();
+      .toEqualTypeOf<"read:items" | "write:items" | "admin:items" | "read:audit">();
     // @ts-expect-error a misspelt scope does not compile
     requireScopes("write:itemz");
     // @ts-expect-error at least one scope is needed

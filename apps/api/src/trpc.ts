@@ -16,12 +16,13 @@ import {
 import { initTRPC } from "@trpc/server";
 import { authenticateRequest } from "./authenticate-request.js";
 import type { Context } from "./context.js";
+import { toDatabaseError } from "./database-errors.js";
 import { inputErrors } from "./input-errors.js";
 import { traceMissingScopes } from "./request-trace.js";
 import { toTRPCError } from "./to-trpc-error.js";
 
 /** The scopes this API defines; `requireScopes` accepts only these, so a typo fails to compile. */
-export type ApiScope = "read:items" | "write:items" | "admin:items";
+export type ApiScope = "read:items" | "write:items" | "admin:items" | "read:audit";
 
 /**
  * A procedure's `meta`: what it needs from the request's credentials. `protectedProcedure` sets
@@ -117,6 +118,19 @@ export const protectedProcedure = t.procedure.meta({ auth: true }).use(async ({ 
     throw toTRPCError(error);
   }
   return next({ ctx: { auth } });
+});
+
+/**
+ * Marks a procedure that uses the database: a database outage answers 503 with `Retry-After`
+ * (and the log keeps the driver's error) instead of a 500.
+ */
+export const usesDatabase = t.middleware(async ({ next }) => {
+  const result = await next();
+  if (!result.ok) {
+    const error = toDatabaseError(result.error.cause);
+    if (error !== result.error.cause) throw error;
+  }
+  return result;
 });
 
 /**

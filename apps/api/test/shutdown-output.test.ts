@@ -78,6 +78,8 @@ describe("shutdown whatever the log output does", () => {
           () => false,
         ),
       "the API",
+      // A start opens and migrates the embedded database first: on a loaded machine, seconds.
+      30_000,
     );
     await logSome(url);
     expect(await terminate(api)).toEqual({ code: 0, signal: null });

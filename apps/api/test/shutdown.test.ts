@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Database, type Db, openDatabase } from "../src/db/open-database.js";
+import type { Database, Db } from "../src/db/open-database.js";
 import { type KeyServer, startKeyServer } from "./fixtures/key-server.js";
 import { AUDIENCE, createSigner, m2mClaims, type Signer } from "./fixtures/signer.js";
 import { callTrpc, startTestApi } from "./fixtures/test-api.js";
+import { openTestDatabase } from "./fixtures/test-database.js";
 
 let signer: Signer;
 let keys: KeyServer;
@@ -14,11 +15,11 @@ beforeAll(async () => {
 afterAll(() => keys.close());
 
 /**
- * A real embedded database whose write transactions wait until released, to hold a request in
+ * A real test database whose write transactions wait until released, to hold a request in
  * flight at a known point.
  */
 async function gatedDatabase() {
-  const database = await openDatabase({ dataDir: "memory://" });
+  const database = await openTestDatabase();
   let entered!: () => void;
   let release!: () => void;
   const inside = new Promise<void>((resolve) => {

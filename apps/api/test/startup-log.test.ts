@@ -13,7 +13,8 @@ afterEach(async () => {
 });
 
 async function apiLogs(env: Record<string, string>) {
-  const { api, logs } = await startTestApi({ AUDIENCE, JWKS_TIMEOUT: "0.5", ...env });
+  // Long enough for a loaded machine to answer a local 404 in time; a refused connection fails at once.
+  const { api, logs } = await startTestApi({ AUDIENCE, JWKS_TIMEOUT: "3", ...env });
   cleanups.push(() => api.close());
   return logs;
 }

@@ -15,6 +15,12 @@ export {
   type JwksServer,
   startJwksServer,
 } from "./jwks-server.js";
+export {
+  findPostgresBin,
+  type PrivatePostgres,
+  type PrivatePostgresOptions,
+  startPrivatePostgres,
+} from "./private-postgres.js";
 export { type PrivateRedis, type PrivateRedisOptions, startPrivateRedis } from "./private-redis.js";
 export { b64url, signBytes, signToken, type TokenParts } from "./sign-token.js";
 export { generateTestKey, type TestKey, type TestKeySpec } from "./test-key.js";

@@ -33,6 +33,8 @@ export interface DatabaseOptions {
 export interface Database {
   kind: "postgres" | "pglite";
   db: Db;
+  /** Whether the database answers a trivial query within `timeoutMs`. */
+  ping(timeoutMs?: number): Promise<boolean>;
   /** Waits for running queries, then closes every connection (or PGlite's files). */
   close(): Promise<void>;
 }
@@ -61,7 +63,12 @@ async function openPglite(options: DatabaseOptions): Promise<Database> {
     await client.close();
     throw error;
   }
-  return { kind: "pglite", db: db as unknown as Db, close: () => client.close() };
+  return {
+    kind: "pglite",
+    db: db as unknown as Db,
+    ping: (timeoutMs) => answers(client.query("select 1"), timeoutMs),
+    close: () => client.close(),
+  };
 }
 
 async function openPostgres(url: string, options: DatabaseOptions): Promise<Database> {
@@ -72,8 +79,11 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
     statement_timeout: statementTimeout > 0 ? statementTimeout : undefined,
     connectionTimeoutMillis: 5000,
   });
-  // An idle connection that the server drops emits here; the pool replaces it on the next query.
+  // A connection the server drops emits `error`: on the pool while idle (the pool replaces it),
+  // on the client while checked out (its query fails and the procedure answers 503). Unheard, either
+  // would end the process.
   pool.on("error", () => {});
+  pool.on("connect", (client) => client.on("error", () => {}));
   try {
     await migrateLocked(pool);
   } catch (error) {
@@ -81,7 +91,17 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
     throw error;
   }
   const db = drizzleNodePg({ client: pool, schema });
-  return { kind: "postgres", db: db as unknown as Db, close: () => pool.end() };
+  let ended = false;
+  return {
+    kind: "postgres",
+    db: db as unknown as Db,
+    ping: (timeoutMs) =>
+      ended ? Promise.resolve(false) : answers(pool.query("select 1"), timeoutMs),
+    close: () => {
+      ended = true;
+      return pool.end();
+    },
+  };
 }
 
 // Instances starting together against one Postgres would race to create the same tables.
@@ -98,4 +118,18 @@ async function migrateLocked(pool: pg.Pool): Promise<void> {
   } finally {
     client.release();
   }
+}
+
+function answers(query: Promise<unknown>, timeoutMs = 1000): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  return Promise.race([
+    query.then(
+      () => true,
+      () => false,
+    ),
+    timeout,
+  ]).finally(() => clearTimeout(timer));
 }

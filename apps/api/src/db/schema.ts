@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import {
   bigint,
   index,
+  integer,
   jsonb,
   pgTable,
   primaryKey,
@@ -51,4 +52,27 @@ export const idempotencyKeys = pgTable(
     primaryKey({ columns: [table.clientId, table.key] }),
     index("idempotency_keys_created_at_idx").on(table.createdAt),
   ],
+);
+
+/**
+ * The audit trail, append-only (a trigger refuses UPDATE and DELETE): one row per item change and
+ * per refused or failed call of a protected procedure. Who (`sub`), which client, which token
+ * (`jti`), which procedure, when and the outcome; never the token itself.
+ */
+export const auditEvents = pgTable(
+  "audit_events",
+  {
+    seq: bigint("seq", { mode: "bigint" }).primaryKey().generatedAlwaysAsIdentity(),
+    at: timestamp("at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+    requestId: text("request_id"),
+    procedure: text("procedure").notNull(),
+    status: integer("status").notNull(),
+    outcome: text("outcome").notNull(),
+    sub: text("sub"),
+    clientId: text("client_id"),
+    tokenId: text("token_id"),
+    itemId: uuid("item_id"),
+    authError: text("auth_error"),
+  },
+  (table) => [index("audit_events_client_id_idx").on(table.clientId)],
 );

@@ -10,8 +10,9 @@ import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type KeyServer, startKeyServer } from "../../test/fixtures/key-server.js";
 import { AUDIENCE, createSigner, m2mClaims, type Signer } from "../../test/fixtures/signer.js";
+import { openTestDatabase } from "../../test/fixtures/test-database.js";
 import { createInnerContext } from "../context.js";
-import { type Database, openDatabase } from "../db/open-database.js";
+import type { Database } from "../db/open-database.js";
 import { items } from "../db/schema.js";
 import { createMemoryItemChangeFeed } from "../item-change-feed.js";
 import { createStreamLifetimes } from "../stream-lifetimes.js";
@@ -27,7 +28,7 @@ let database: Database;
 const events: VerifierEvent[] = [];
 
 beforeAll(async () => {
-  database = await openDatabase({ dataDir: "memory://" });
+  database = await openTestDatabase();
   signer = await createSigner();
   keys = await startKeyServer(() => [signer.publicJwk]);
   verifier = createAccessTokenVerifier({

@@ -1,6 +1,7 @@
 import { type AccessTokenClaims, grantedScopes } from "@repo/auth";
 import { TRPCError, type TRPCRouterRecord } from "@trpc/server";
 import { z } from "zod";
+import { appendAuditEvent } from "../audit-log.js";
 import type { Context } from "../context.js";
 import type { Db } from "../db/open-database.js";
 import { claimKey, idempotencyKeyOf, recordResponse, requestHashOf } from "../idempotency.js";
@@ -13,7 +14,7 @@ import {
   itemStore,
   MAX_PAGE_SIZE,
 } from "../item-store.js";
-import { requireScopes } from "../trpc.js";
+import { requireScopes, usesDatabase } from "../trpc.js";
 import { itemChanges } from "./item-changes.js";
 
 const itemName = z
@@ -74,12 +75,29 @@ async function writeItems(
   run: (tx: Db, actor: Actor) => Promise<Item>,
 ): Promise<Item> {
   const actor = actorOf(ctx);
+  // The change and its audit event commit together.
+  const audit = (tx: Db, outcome: "ok" | "replayed", result: Item) =>
+    appendAuditEvent(tx, {
+      requestId: ctx.trace.requestId ?? null,
+      procedure: call.procedure,
+      status: 200,
+      outcome,
+      sub: actor.sub,
+      clientId: actor.clientId,
+      tokenId: actor.tokenId,
+      itemId: result.id,
+      authError: null,
+    });
   const key = idempotencyKeyOf(ctx.idempotencyKey);
   const { db } = ctx.services.database;
   let replayed = false;
   const item =
     key === undefined
-      ? await db.transaction((tx) => run(tx, actor))
+      ? await db.transaction(async (tx) => {
+          const result = await run(tx, actor);
+          await audit(tx, "ok", result);
+          return result;
+        })
       : await db.transaction(async (tx) => {
           const scope = {
             clientId: actor.clientId,
@@ -89,10 +107,13 @@ async function writeItems(
           const claim = await claimKey(tx, scope);
           if (claim.state === "replay") {
             replayed = true;
-            return claim.response as Item;
+            const response = claim.response as Item;
+            await audit(tx, "replayed", response);
+            return response;
           }
           const result = await run(tx, actor);
           await recordResponse(tx, scope, result);
+          await audit(tx, "ok", result);
           return result;
         });
   if (!replayed) ctx.services.changes.publish(call.change(item));
@@ -113,6 +134,7 @@ function changed(change: ItemWriteResult) {
 /** Items, kept in the API's database. */
 export const itemsRouter = {
   list: requireScopes("read:items")
+    .use(usesDatabase)
     .input(listItemsInput)
     .query(async ({ ctx, input }) => {
       try {
@@ -126,6 +148,7 @@ export const itemsRouter = {
       }
     }),
   get: requireScopes("read:items")
+    .use(usesDatabase)
     .input(itemIdInput)
     .query(async ({ ctx, input }) => {
       const item = await itemStore.get(ctx.services.database.db, input.id);
@@ -133,6 +156,7 @@ export const itemsRouter = {
       return item;
     }),
   create: requireScopes("write:items")
+    .use(usesDatabase)
     .input(createItemInput)
     .mutation(({ ctx, input }) =>
       writeItems(
@@ -142,6 +166,7 @@ export const itemsRouter = {
       ),
     ),
   update: requireScopes("write:items")
+    .use(usesDatabase)
     .input(updateItemInput)
     .mutation(({ ctx, input }) =>
       writeItems(
@@ -152,6 +177,7 @@ export const itemsRouter = {
       ),
     ),
   delete: requireScopes("write:items")
+    .use(usesDatabase)
     .input(itemIdInput)
     .mutation(({ ctx, input }) =>
       writeItems(

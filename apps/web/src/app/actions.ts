@@ -1,5 +1,6 @@
 "use server";
 
+import { randomUUID } from "node:crypto";
 import { refresh } from "next/cache";
 import { requiredScopes, scopeList } from "../lib/scopes";
 import { getApiClient } from "../server/api-client";
@@ -34,7 +35,12 @@ export async function createItem(
   const raw = form.get("name");
   const name = typeof raw === "string" ? raw : "";
   try {
-    const item = await getApiClient().items.create.mutate({ name });
+    // One key per submission: however often this request is sent (a retry with a new token after
+    // a 401), the API creates one item.
+    const item = await getApiClient().items.create.mutate(
+      { name },
+      { context: { idempotencyKey: randomUUID() } },
+    );
     refresh();
     return { status: "created", item: { id: item.id, name: item.name } };
   } catch (error) {

@@ -5,10 +5,15 @@ import { createApiClient } from "./api-client";
 
 // A stand-in for the API that records the request id of every HTTP request and answers each
 // procedure of a batch with its own name.
-const seen: { path: string; requestId: string | undefined }[] = [];
+const seen: { path: string; requestId: string | undefined; key?: string }[] = [];
 const server = createServer((req: IncomingMessage, res) => {
   const url = new URL(req.url ?? "/", "http://localhost");
-  seen.push({ path: url.pathname, requestId: req.headers["x-request-id"] as string | undefined });
+  const key = req.headers["idempotency-key"] as string | undefined;
+  seen.push({
+    path: url.pathname,
+    requestId: req.headers["x-request-id"] as string | undefined,
+    ...(key === undefined ? {} : { key }),
+  });
   const procedures = url.pathname.replace("/trpc/", "").split(",");
   res.writeHead(200, { "content-type": "application/json" });
   res.end(JSON.stringify(procedures.map((name) => ({ result: { data: { name } } }))));
@@ -46,4 +51,14 @@ it("keeps the ids of two requests served at once apart", async () => {
   expect(seen.filter((request) => request.requestId === "first")).toHaveLength(1);
   expect(seen.filter((request) => request.requestId === "second")).toHaveLength(1);
   expect(seen.find((request) => request.requestId === "first")?.path).toBe("/trpc/whoami,health");
+});
+
+it("sends a call's idempotency key as Idempotency-Key, and only on that call's request", async () => {
+  const api = createApiClient({ url, fetch, requestId: () => "action-1" });
+  await api.items.create.mutate({ name: "pen" }, { context: { idempotencyKey: "submit-1" } });
+  await api.items.create.mutate({ name: "pen" });
+  expect(seen).toEqual([
+    { path: "/trpc/items.create", requestId: "action-1", key: "submit-1" },
+    { path: "/trpc/items.create", requestId: "action-1" },
+  ]);
 });

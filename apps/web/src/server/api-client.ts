@@ -11,6 +11,9 @@ import { retryOnReset } from "./retry-on-reset";
 import { getTokenClient } from "./token-client";
 import { withTimeout } from "./with-timeout";
 
+/** The header that makes a mutation idempotent: the API answers a repeat with the first result. */
+export const IDEMPOTENCY_KEY_HEADER = "idempotency-key";
+
 /** A hung API must not hang page renders: past this, the call fails and the page explains. */
 const apiTimeoutMs = 5_000;
 
@@ -45,7 +48,9 @@ export interface ApiClientOptions {
 
 /**
  * A typed tRPC client for apps/api whose every HTTP request carries `x-request-id`, so the API's
- * answer and log lines can be matched to the request of this server that caused them.
+ * answer and log lines can be matched to the request of this server that caused them. A call made
+ * with `{ context: { idempotencyKey } }` also sends that `Idempotency-Key`; the authorized fetch's
+ * retry after a 401 resends the same request, key included, so the API writes at most once.
  */
 export function createApiClient({ url, fetch, requestId }: ApiClientOptions) {
   return createTRPCClient<AppRouter>({
@@ -53,7 +58,14 @@ export function createApiClient({ url, fetch, requestId }: ApiClientOptions) {
       httpBatchLink({
         url,
         fetch,
-        headers: async () => ({ [REQUEST_ID_HEADER]: await requestId() }),
+        headers: async ({ opList }) => {
+          const key = opList.find((op) => typeof op.context.idempotencyKey === "string")?.context
+            .idempotencyKey as string | undefined;
+          return {
+            [REQUEST_ID_HEADER]: await requestId(),
+            ...(key === undefined ? {} : { [IDEMPOTENCY_KEY_HEADER]: key }),
+          };
+        },
       }),
     ],
   });

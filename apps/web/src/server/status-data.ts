@@ -4,7 +4,7 @@ import type { TokenClientStats } from "@repo/auth";
 import type { inferRouterOutputs } from "@trpc/server";
 import { scopeList } from "../lib/scopes";
 import type { ApiCall } from "./api-call-log";
-import { getApiCallLog, getPublicApiClient } from "./api-client";
+import { getApiCallLog, getApiClient, getPublicApiClient } from "./api-client";
 import { describeProblem, type Problem } from "./describe-problem";
 import { getWebEnv } from "./env";
 import { logFailure, problemContext } from "./home-data";
@@ -13,6 +13,16 @@ import { getTokenClient, getTokenEventLog } from "./token-client";
 import { previewToken, type TokenPreview } from "./token-preview";
 
 export type Health = inferRouterOutputs<AppRouter>["health"];
+export type AuditEvent = inferRouterOutputs<AppRouter>["audit"]["list"]["events"][number];
+
+/** The API's latest audit events, or why they cannot be shown. */
+export type AuditState =
+  | { readonly ok: true; readonly events: readonly AuditEvent[] }
+  | { readonly ok: false; readonly missingScope: string }
+  | { readonly ok: false; readonly problem: Problem };
+
+/** Events `/status` shows, newest first. */
+const AUDIT_EVENTS_SHOWN = 10;
 
 export type TokenState =
   | {
@@ -38,6 +48,7 @@ export type StatusData =
       readonly dpopJkt: string | undefined;
       readonly events: readonly { at: number; type: string }[];
       readonly health: { ok: true; value: Health } | { ok: false; problem: Problem };
+      readonly audit: AuditState;
       readonly calls: readonly ApiCall[];
       readonly since: number;
       /** Browser streams of `/api/items/stream` open now, and the changes relayed so far. */
@@ -76,6 +87,19 @@ async function loadHealth(): Promise<
   }
 }
 
+async function loadAudit(): Promise<AuditState> {
+  try {
+    const page = await getApiClient().audit.list.query({ limit: AUDIT_EVENTS_SHOWN });
+    return { ok: true, events: page.events };
+  } catch (error) {
+    const status = (error as { data?: { httpStatus?: unknown } } | undefined)?.data?.httpStatus;
+    if (status === 403) return { ok: false, missingScope: "read:audit" };
+    const problem = describeProblem(error, problemContext());
+    logFailure("status:audit", problem, error);
+    return { ok: false, problem };
+  }
+}
+
 /** What `/status` shows. Token state and API health are loaded independently: one can be down. */
 export async function loadStatus(): Promise<StatusData> {
   let env: ReturnType<typeof getWebEnv>;
@@ -86,9 +110,10 @@ export async function loadStatus(): Promise<StatusData> {
     logFailure("status", problem, error);
     return { ok: false, problem };
   }
-  const [token, health, dpopJkt] = await Promise.all([
+  const [token, health, audit, dpopJkt] = await Promise.all([
     loadToken(),
     loadHealth(),
+    loadAudit(),
     getTokenClient().dpopKeyThumbprint(),
   ]);
   const events = getTokenEventLog();
@@ -101,6 +126,7 @@ export async function loadStatus(): Promise<StatusData> {
     dpopJkt,
     events: events.recent().map(({ at, event }) => ({ at, type: event.type })),
     health,
+    audit,
     calls: getApiCallLog().recent(),
     since: events.startedAt,
     relay: getRelayStats(),

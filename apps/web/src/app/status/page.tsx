@@ -2,7 +2,12 @@ import type { Metadata } from "next";
 import { ExpiryCountdown } from "../../components/expiry-countdown";
 import { LatencyChart } from "../../components/latency-chart";
 import { ProblemPanel } from "../../components/problem-panel";
-import { type Health, loadStatus, type TokenState } from "../../server/status-data";
+import {
+  type AuditState,
+  type Health,
+  loadStatus,
+  type TokenState,
+} from "../../server/status-data";
 
 export const dynamic = "force-dynamic";
 export const metadata: Metadata = { title: "Status" };
@@ -132,6 +137,48 @@ function HealthCard({
   );
 }
 
+const outcomeBadge = (status: number) => (status < 400 ? "ok" : status < 500 ? "warn" : "bad");
+
+function AuditCard({ audit }: { audit: AuditState }) {
+  return (
+    <section className="card wide" aria-labelledby="audit-title" data-testid="audit-card">
+      <div className="card-head">
+        <h2 id="audit-title">Audit trail</h2>
+        <span className="hint">latest events of the API, from audit.list</span>
+      </div>
+      {audit.ok ? (
+        audit.events.length === 0 ? (
+          <p className="empty">No events yet.</p>
+        ) : (
+          <ul className="items" data-testid="audit-events">
+            {audit.events.map((event) => (
+              <li key={event.id}>
+                <span className="mono">{event.procedure}</span>{" "}
+                <span className={`badge ${outcomeBadge(event.status)}`}>
+                  {event.status} {event.outcome}
+                </span>{" "}
+                <span className="meta">
+                  {event.clientId ?? "anonymous"} · {time(Date.parse(event.at))}
+                </span>
+              </li>
+            ))}
+          </ul>
+        )
+      ) : "missingScope" in audit ? (
+        <p className="message warn" data-testid="audit-forbidden">
+          The API refused to list its audit trail (403): that needs{" "}
+          <code>{audit.missingScope}</code>, which this app’s token does not grant (the dev tenant’s{" "}
+          <code>dev-admin</code> client has it).
+        </p>
+      ) : (
+        <p className="message bad">
+          {audit.problem.title}. {audit.problem.summary}
+        </p>
+      )}
+    </section>
+  );
+}
+
 export default async function StatusPage() {
   const data = await loadStatus();
   if (!data.ok) {
@@ -227,6 +274,7 @@ export default async function StatusPage() {
           </div>
           <LatencyChart calls={data.calls} />
         </section>
+        <AuditCard audit={data.audit} />
       </div>
     </>
   );
