@@ -125,8 +125,9 @@ describe("three web servers share their token through Redis", () => {
     const coldPosts = posts();
     const coldViews = await statusViews(fleet);
     const coldJtis = jtis(coldViews);
-    const firstJti = coldJtis[0];
     const coldStored = await storedToken(inspector);
+    // The fleet's token, the one kept in Redis.
+    const firstJti = coldStored && String(decodeJwt(coldStored).jti);
 
     // 2. Expiry: a light load on every instance until all serve the renewed token.
     const loads = fleet.map((web) =>
@@ -198,12 +199,15 @@ describe("three web servers share their token through Redis", () => {
     // An instance whose event loop is starved past the store's 1 s timeout at cold start falls
     // back to memory and asks on its own (it says so with store_degraded); any other extra POST
     // is a failure of the shared store.
+    // Such an instance shows its own token; every other one shows the fleet's.
+    const sharing = coldViews.filter((view) => !view.events.includes("store_degraded"));
     expect(coldPosts, `store_degraded events: ${degradedEvents(coldViews)}`).toBe(
-      1 + coldViews.filter((view) => view.events.includes("store_degraded")).length,
+      1 + FLEET - sharing.length,
     );
+    expect(sharing.length, "instances on the shared store").toBeGreaterThan(0);
     expect(coldViews.map((view) => view.outcome)).toEqual(Array(FLEET).fill("200 status"));
-    expect(coldViews.map((view) => view.store)).toEqual(Array(FLEET).fill("Redis store"));
-    expect(jtis([...cold.views, ...coldViews])).toEqual([firstJti]);
+    expect(sharing.map((view) => view.store)).toEqual(Array(sharing.length).fill("Redis store"));
+    expect(jtis([...(sharing.length === FLEET ? cold.views : []), ...sharing])).toEqual([firstJti]);
     expect(coldStored && decodeJwt(coldStored).jti).toBe(firstJti);
 
     // Expiry: pages served throughout, one refresh for the fleet, the same token everywhere.
